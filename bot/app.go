@@ -1,0 +1,290 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/webchat"
+	"github.com/carebot/carebot/configs"
+	"github.com/carebot/carebot/dialog"
+	"github.com/carebot/carebot/knowledge"
+	"github.com/carebot/carebot/segment"
+	"github.com/carebot/carebot/store"
+)
+
+// DBFile is the database file's name inside data.dir.
+const DBFile = "carebot.db"
+
+// AdminTokenFile holds the generated admin token inside data.dir.
+const AdminTokenFile = "admin.token"
+
+// App is a wired carebot: store, knowledge base, dialog, engine, outbox,
+// channels and HTTP handler, built from one Config.
+type App struct {
+	cfg      *configs.Config
+	log      *slog.Logger
+	now      func() time.Time
+	store    *store.Store
+	kb       *knowledge.Base
+	engine   *Engine
+	outbox   *Outbox
+	registry *channels.Registry
+	webchat  *webchat.Channel
+	metrics  *Metrics
+	admin    string
+
+	workersMu sync.Mutex
+	stopWork  context.CancelFunc
+	workDone  chan struct{}
+}
+
+type appOptions struct {
+	log      *slog.Logger
+	now      func() time.Time
+	channels []channels.Channel
+}
+
+// Option customises New.
+type Option func(*appOptions)
+
+// WithLogger sets the logger; the default is slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *appOptions) { o.log = l } }
+
+// WithClock sets the clock used for state, scheduling and expiry.
+func WithClock(now func() time.Time) Option { return func(o *appOptions) { o.now = now } }
+
+// WithChannel registers an extra channel (the terminal chat uses one).
+func WithChannel(ch channels.Channel) Option {
+	return func(o *appOptions) { o.channels = append(o.channels, ch) }
+}
+
+// New opens the database and builds every part from cfg. Close releases it.
+func New(cfg *configs.Config, opts ...Option) (*App, error) {
+	o := appOptions{log: slog.Default(), now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	seg, err := segment.Shared(cfg.Jieba.DictDir)
+	if err != nil {
+		return nil, fmt.Errorf("jieba: %w", err)
+	}
+	kb, err := loadKnowledge(cfg, seg)
+	if err != nil {
+		return nil, err
+	}
+	replies, err := configs.LoadReplies()
+	if err != nil {
+		return nil, err
+	}
+	router, err := dialog.New(kb, dialog.Options{
+		Replies:       replies,
+		DefaultLocale: cfg.Dialog.DefaultLocale,
+		Suggestions:   cfg.Knowledge.Suggestions,
+	})
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(filepath.Join(cfg.Data.Dir, DBFile), store.Options{LockTimeout: cfg.Data.LockTimeout.D()})
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: o.log, now: o.now, store: st, kb: kb, registry: channels.NewRegistry()}
+	a.admin, err = adminToken(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.metrics = newMetrics(func() float64 { return float64(a.outbox.Depth()) })
+	a.outbox = newOutbox(st, a.registry, OutboxOptions{
+		Concurrency:  cfg.Outbox.Concurrency,
+		MaxAttempts:  cfg.Outbox.MaxAttempts,
+		BaseBackoff:  cfg.Outbox.BaseBackoff.D(),
+		MaxBackoff:   cfg.Outbox.MaxBackoff.D(),
+		SendTimeout:  cfg.Outbox.SendTimeout.D(),
+		PollInterval: cfg.Outbox.PollInterval.D(),
+	}, o.now, o.log, a.metrics)
+	a.engine = &Engine{store: st, router: router, outbox: a.outbox, metrics: a.metrics, now: o.now, log: o.log, seenTTL: cfg.Data.SeenEventTTL.D()}
+	if cfg.Webchat.Enabled {
+		a.webchat = webchat.New(webJournal{st}, a.dispatchIDs, webchat.Options{ReplyWait: cfg.Webchat.ReplyWait.D(), Now: o.now})
+		if err := a.registry.Register(a.webchat); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	for _, ch := range o.channels {
+		if err := a.registry.Register(ch); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+func loadKnowledge(cfg *configs.Config, seg *segment.Segmenter) (*knowledge.Base, error) {
+	var entries []knowledge.Entry
+	var err error
+	if cfg.Knowledge.Dir == "" {
+		entries, err = knowledge.LoadFS(configs.FS, configs.DefaultKnowledgeDir)
+	} else {
+		entries, err = knowledge.LoadDir(cfg.Knowledge.Dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("knowledge base: %w", err)
+	}
+	opts := knowledge.DefaultOptions()
+	opts.MinScore = cfg.Knowledge.MinScore
+	kb, err := knowledge.NewBase(seg, entries, opts)
+	if err != nil {
+		return nil, fmt.Errorf("knowledge base: %w", err)
+	}
+	return kb, nil
+}
+
+// adminToken returns the configured token, or the one stored in the data
+// directory, generating it on first start.
+func adminToken(cfg *configs.Config) (string, error) {
+	if cfg.Admin.Token != "" {
+		return cfg.Admin.Token, nil
+	}
+	path := filepath.Join(cfg.Data.Dir, AdminTokenFile)
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		return strings.TrimSpace(string(b)), nil
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("read admin token: %w", err)
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("generate admin token: %w", err)
+	}
+	tok := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	return tok, nil
+}
+
+func (a *App) dispatchIDs(ctx context.Context, ev channels.Event) ([]uint64, error) {
+	res, err := a.engine.Dispatch(ctx, ev)
+	return res.OutboxIDs, err
+}
+
+// Engine returns the dispatch engine.
+func (a *App) Engine() *Engine { return a.engine }
+
+// Outbox returns the outbox.
+func (a *App) Outbox() *Outbox { return a.outbox }
+
+// Knowledge returns the knowledge base.
+func (a *App) Knowledge() *knowledge.Base { return a.kb }
+
+// Store returns the open store.
+func (a *App) Store() *store.Store { return a.store }
+
+// StartWorkers starts the outbox worker and the janitor; StopWorkers ends
+// them. Serve calls both itself.
+func (a *App) StartWorkers() {
+	a.workersMu.Lock()
+	defer a.workersMu.Unlock()
+	if a.stopWork != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopWork, a.workDone = cancel, make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.outbox.Run(ctx) }()
+	go func() { defer wg.Done(); a.janitor(ctx) }()
+	go func() { wg.Wait(); close(a.workDone) }()
+}
+
+// StopWorkers stops the workers and waits for deliveries in flight.
+func (a *App) StopWorkers() {
+	a.workersMu.Lock()
+	cancel, done := a.stopWork, a.workDone
+	a.stopWork = nil
+	a.workersMu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// janitor forgets expired event ids every few minutes.
+func (a *App) janitor(ctx context.Context) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		for {
+			n, err := a.engine.ExpireSeenEvents(5000)
+			if err != nil {
+				a.log.Error("janitor failed", "err", err)
+			}
+			if n < 5000 || ctx.Err() != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Serve serves HTTP on ln and runs the workers until ctx is cancelled, then
+// shuts down gracefully: it stops accepting, ends event streams, waits for
+// requests in flight (and so for their dispatches) up to
+// server.shutdown_timeout, stops the outbox after its deliveries in flight,
+// and returns. The caller closes the App.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.Handler(),
+		ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout.D(),
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	if a.webchat != nil {
+		srv.RegisterOnShutdown(a.webchat.Close)
+	}
+	a.StartWorkers()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("carebot is serving", "addr", ln.Addr().String(), "channels", a.registry.Names(), "faq_entries", a.kb.Len())
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout.D())
+	defer cancel()
+	a.log.Info("shutting down")
+	if err := srv.Shutdown(sctx); err != nil {
+		a.log.Warn("shutdown did not finish in time", "err", err)
+	}
+	a.StopWorkers()
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// Close stops the workers and closes the database.
+func (a *App) Close() error {
+	a.StopWorkers()
+	if a.webchat != nil {
+		a.webchat.Close()
+	}
+	return a.store.Close()
+}

@@ -1,0 +1,265 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/dialog"
+	"github.com/carebot/carebot/knowledge"
+	"github.com/carebot/carebot/store"
+)
+
+// Buckets owned by the engine.
+var (
+	bucketSeen       = store.RegisterBucket("bot", "events_seen")
+	bucketSeenByTime = store.RegisterBucket("bot", "events_seen_by_time")
+	bucketConvs      = store.RegisterBucket("bot", "conversations")
+	bucketLog        = store.RegisterBucket("bot", "conversation_log")
+)
+
+// Conversation is the stored record of one chat on one channel.
+type Conversation struct {
+	Channel  string       `json:"channel"`
+	ChatID   string       `json:"chat_id"`
+	UserID   string       `json:"user_id"`
+	State    dialog.State `json:"state"`
+	Created  time.Time    `json:"created"`
+	Updated  time.Time    `json:"updated"`
+	Messages uint64       `json:"messages"`
+}
+
+// LogEntry is one line of a conversation's log: a customer message or a
+// message the bot queued.
+type LogEntry struct {
+	Seq      uint64         `json:"seq"`
+	Dir      string         `json:"dir"` // "in" or "out"
+	Text     string         `json:"text,omitempty"`
+	Payload  string         `json:"payload,omitempty"`
+	Route    string         `json:"route,omitempty"`
+	Outcome  dialog.Outcome `json:"outcome,omitempty"`
+	FAQ      string         `json:"faq,omitempty"`
+	Score    float64        `json:"score,omitempty"`
+	OutboxID uint64         `json:"outbox_id,omitempty"`
+	EventID  string         `json:"event_id,omitempty"`
+	Time     time.Time      `json:"time"`
+}
+
+// DispatchResult says what Dispatch did with an event.
+type DispatchResult struct {
+	// Duplicate is true when the event was seen before and ignored.
+	Duplicate bool
+	// OutboxIDs are the rows queued as replies, in order.
+	OutboxIDs []uint64
+	Route     string
+	Outcome   dialog.Outcome
+}
+
+// Engine turns inbound events into stored state and queued replies.
+type Engine struct {
+	store   *store.Store
+	router  *dialog.Router
+	outbox  *Outbox
+	metrics *Metrics
+	now     func() time.Time
+	log     *slog.Logger
+	seenTTL time.Duration
+}
+
+// maxStoredText bounds the text kept in logs; a 1 MB paste is not history.
+const maxStoredText = 4000
+
+// Dispatch handles one inbound event: it drops a redelivered event, runs the
+// dialog, and in one transaction records the event as seen, appends the
+// customer's message and the replies to the conversation log, saves the
+// conversation state, logs an unanswered question, and queues the replies
+// in the outbox. Either all of that is stored or none of it.
+func (e *Engine) Dispatch(ctx context.Context, ev channels.Event) (DispatchResult, error) {
+	if err := ctx.Err(); err != nil {
+		return DispatchResult{}, err
+	}
+	if ev.Channel == "" || ev.ChatID == "" {
+		return DispatchResult{}, errors.New("dispatch: event needs a channel and a chat id")
+	}
+	start := time.Now()
+	now := e.now()
+	if ev.Time.IsZero() {
+		ev.Time = now
+	}
+	var res DispatchResult
+	var queued []uint64
+	err := e.store.Update(func(tx store.Tx) error {
+		res, queued = DispatchResult{}, nil
+		if ev.ID != "" {
+			seenKey := store.Key(ev.Channel, ev.ID)
+			if tx.Get(bucketSeen, seenKey) != nil {
+				res.Duplicate = true
+				return nil
+			}
+			if err := tx.Put(bucketSeen, seenKey, store.U64(uint64(now.UnixNano()))); err != nil {
+				return err
+			}
+			if err := tx.Put(bucketSeenByTime, append(store.U64(uint64(now.UnixNano())), seenKey...), nil); err != nil {
+				return err
+			}
+		}
+		convKey := store.Key(ev.Channel, ev.ChatID)
+		var conv Conversation
+		found, err := store.GetJSON(tx, bucketConvs, convKey, &conv)
+		if err != nil {
+			return fmt.Errorf("load conversation: %w", err)
+		}
+		if !found {
+			conv = Conversation{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Created: now}
+		}
+		result := e.router.Respond(conv.State, dialog.Turn{Text: ev.Text, Payload: ev.Payload, Locale: ev.Locale, Time: ev.Time})
+		conv.State = result.State
+		conv.Updated = now
+		if ev.UserID != "" {
+			conv.UserID = ev.UserID
+		}
+		in := LogEntry{Dir: "in", Text: clip(ev.Text), Payload: ev.Payload, Route: result.Route, Outcome: result.Outcome, EventID: ev.ID, Time: ev.Time}
+		if result.Match != nil {
+			in.FAQ, in.Score = result.Match.Entry.ID, result.Match.Score
+		}
+		if err := appendLog(tx, &conv, in); err != nil {
+			return err
+		}
+		if result.Outcome == dialog.OutcomeUnanswered || result.Outcome == dialog.OutcomeClarify {
+			if err := knowledge.RecordUnanswered(tx, knowledge.Unanswered{
+				Query: result.Query, Text: clip(ev.Text), Locale: result.State.Locale,
+				Outcome: string(result.Outcome), Channel: ev.Channel, Time: now,
+			}); err != nil {
+				return fmt.Errorf("record unanswered: %w", err)
+			}
+		}
+		for i, r := range result.Replies {
+			row := OutboxRow{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Text: r.Text, Buttons: toChannelButtons(r.Buttons), SendAt: now}
+			if i == 0 {
+				row.ReplyToken = ev.ReplyToken
+			}
+			id, err := e.outbox.Enqueue(tx, row)
+			if err != nil {
+				return err
+			}
+			queued = append(queued, id)
+			if err := appendLog(tx, &conv, LogEntry{Dir: "out", Text: clip(r.Text), Route: result.Route, OutboxID: id, Time: now}); err != nil {
+				return err
+			}
+		}
+		res.Route, res.Outcome, res.OutboxIDs = result.Route, result.Outcome, queued
+		return store.PutJSON(tx, bucketConvs, convKey, conv)
+	})
+	if err != nil {
+		return DispatchResult{}, fmt.Errorf("dispatch %s event %q: %w", ev.Channel, ev.ID, err)
+	}
+	e.metrics.dispatchSeconds.Observe(time.Since(start).Seconds())
+	if res.Duplicate {
+		e.metrics.duplicates.WithLabelValues(ev.Channel).Inc()
+		e.log.Debug("duplicate event dropped", "channel", ev.Channel, "event", ev.ID)
+		return res, nil
+	}
+	e.metrics.messagesIn.WithLabelValues(ev.Channel).Inc()
+	e.metrics.faq.WithLabelValues(string(res.Outcome)).Inc()
+	e.outbox.Wake()
+	return res, nil
+}
+
+func appendLog(tx store.Tx, conv *Conversation, entry LogEntry) error {
+	conv.Messages++
+	entry.Seq = conv.Messages
+	key := append(store.Prefix(conv.Channel, conv.ChatID), store.U64(entry.Seq)...)
+	if err := store.PutJSON(tx, bucketLog, key, entry); err != nil {
+		return fmt.Errorf("append conversation log: %w", err)
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) <= maxStoredText {
+		return s
+	}
+	r := []rune(s)
+	if len(r) <= maxStoredText {
+		return s
+	}
+	return string(r[:maxStoredText]) + "…"
+}
+
+func toChannelButtons(bs []dialog.Button) []channels.Button {
+	if len(bs) == 0 {
+		return nil
+	}
+	out := make([]channels.Button, len(bs))
+	for i, b := range bs {
+		out[i] = channels.Button{Label: b.Label, Payload: b.Payload}
+	}
+	return out
+}
+
+// Conversation returns the stored conversation and its log (oldest first,
+// at most limit entries from the end).
+func (e *Engine) Conversation(channel, chatID string, limit int) (Conversation, []LogEntry, error) {
+	var conv Conversation
+	var entries []LogEntry
+	err := e.store.View(func(tx store.Tx) error {
+		if _, err := store.GetJSON(tx, bucketConvs, store.Key(channel, chatID), &conv); err != nil {
+			return err
+		}
+		return tx.ScanReverse(bucketLog, store.Prefix(channel, chatID), func(_, v []byte) error {
+			if len(entries) >= limit {
+				return store.ErrStop
+			}
+			var le LogEntry
+			if err := store.DecodeJSON(v, &le); err != nil {
+				return err
+			}
+			entries = append(entries, le)
+			return nil
+		})
+	})
+	for i, j := 0, len(entries)-1; i < j; i, j = i+1, j-1 {
+		entries[i], entries[j] = entries[j], entries[i]
+	}
+	if err != nil {
+		return conv, nil, fmt.Errorf("read conversation: %w", err)
+	}
+	return conv, entries, nil
+}
+
+// ExpireSeenEvents forgets event ids older than the TTL, oldest first, at
+// most limit per call so a large backlog does not hold the writer long.
+func (e *Engine) ExpireSeenEvents(limit int) (int, error) {
+	cutoff := store.U64(uint64(e.now().Add(-e.seenTTL).UnixNano()))
+	n := 0
+	err := e.store.Update(func(tx store.Tx) error {
+		n = 0
+		var keys [][]byte
+		if err := tx.ScanRange(bucketSeenByTime, nil, cutoff, func(k, _ []byte) error {
+			if len(keys) >= limit {
+				return store.ErrStop
+			}
+			keys = append(keys, append([]byte(nil), k...))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := tx.Delete(bucketSeen, k[8:]); err != nil {
+				return err
+			}
+			if err := tx.Delete(bucketSeenByTime, k); err != nil {
+				return err
+			}
+		}
+		n = len(keys)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("expire seen events: %w", err)
+	}
+	return n, nil
+}

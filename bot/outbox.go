@@ -1,0 +1,429 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/store"
+)
+
+// Buckets owned by the outbox.
+var (
+	bucketOutbox     = store.RegisterBucket("bot", "outbox")
+	bucketOutboxDue  = store.RegisterBucket("bot", "outbox_due")  // send_at(8) + id(8) → nil, pending rows only
+	bucketOutboxDead = store.RegisterBucket("bot", "outbox_dead") // id(8) → nil
+	bucketOutboxKeys = store.RegisterBucket("bot", "outbox_keys") // idempotency key → id(8)
+	// bucketOutboxChat orders each chat's pending rows by first due time, so
+	// a message waiting for a retry holds back the later messages of its
+	// chat: channel\0chat\0 first_due(8) id(8) → nil.
+	bucketOutboxChat = store.RegisterBucket("bot", "outbox_chat")
+)
+
+// Outbox row states.
+const (
+	StatusPending   = "pending"
+	StatusDelivered = "delivered"
+	StatusDead      = "dead"
+)
+
+// OutboxRow is one outbound message and its delivery state.
+type OutboxRow struct {
+	ID         uint64            `json:"id"`
+	Channel    string            `json:"channel"`
+	ChatID     string            `json:"chat_id"`
+	UserID     string            `json:"user_id,omitempty"`
+	Text       string            `json:"text"`
+	Buttons    []channels.Button `json:"buttons,omitempty"`
+	ReplyToken string            `json:"reply_token,omitempty"`
+	// Key, when set, makes Enqueue idempotent: a second row with the same
+	// key is not queued (cron uses "job:member:period").
+	Key      string    `json:"key,omitempty"`
+	Status   string    `json:"status"`
+	Attempts int       `json:"attempts"`
+	SendAt   time.Time `json:"send_at"`
+	// FirstDue is the SendAt the row was queued with; retries move SendAt
+	// but not FirstDue, which fixes the row's place in its chat's order.
+	FirstDue    time.Time `json:"first_due"`
+	Created     time.Time `json:"created"`
+	DeliveredAt time.Time `json:"delivered_at,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+// OutboxOptions tune delivery.
+type OutboxOptions struct {
+	Concurrency  int
+	MaxAttempts  int
+	BaseBackoff  time.Duration
+	MaxBackoff   time.Duration
+	SendTimeout  time.Duration
+	PollInterval time.Duration
+}
+
+// Outbox delivers queued rows through the registered channels: per-channel
+// concurrency, one message at a time per chat (so replies keep their order),
+// retries with exponential backoff and jitter, and dead letters.
+type Outbox struct {
+	store    *store.Store
+	channels *channels.Registry
+	opts     OutboxOptions
+	now      func() time.Time
+	log      *slog.Logger
+	metrics  *Metrics
+
+	wake      chan struct{}
+	heartbeat atomic.Int64 // unix nanos of the worker's last loop
+
+	mu       sync.Mutex
+	inflight map[uint64]bool
+	busyChat map[string]bool
+	sems     map[string]chan struct{}
+	wg       sync.WaitGroup
+}
+
+func newOutbox(s *store.Store, reg *channels.Registry, opts OutboxOptions, now func() time.Time, log *slog.Logger, m *Metrics) *Outbox {
+	return &Outbox{
+		store: s, channels: reg, opts: opts, now: now, log: log, metrics: m,
+		wake:     make(chan struct{}, 1),
+		inflight: map[uint64]bool{},
+		busyChat: map[string]bool{},
+		sems:     map[string]chan struct{}{},
+	}
+}
+
+// Enqueue stores row as pending inside tx and returns its id. A row with a
+// Key that was queued before is not queued again; the earlier id is
+// returned. Call Wake after the transaction commits to deliver at once.
+func (o *Outbox) Enqueue(tx store.Tx, row OutboxRow) (uint64, error) {
+	if row.Key != "" {
+		if id := tx.Get(bucketOutboxKeys, []byte(row.Key)); id != nil {
+			return store.ParseU64(id), nil
+		}
+	}
+	id, err := tx.NextSequence(bucketOutbox)
+	if err != nil {
+		return 0, fmt.Errorf("outbox id: %w", err)
+	}
+	now := o.now()
+	row.ID, row.Status, row.Attempts, row.Created = id, StatusPending, 0, now
+	if row.SendAt.IsZero() {
+		row.SendAt = now
+	}
+	row.FirstDue = row.SendAt
+	if err := store.PutJSON(tx, bucketOutbox, store.U64(id), row); err != nil {
+		return 0, fmt.Errorf("queue outbound: %w", err)
+	}
+	if err := tx.Put(bucketOutboxDue, dueKey(row.SendAt, id), nil); err != nil {
+		return 0, err
+	}
+	if err := tx.Put(bucketOutboxChat, chatKey(row), nil); err != nil {
+		return 0, err
+	}
+	if row.Key != "" {
+		if err := tx.Put(bucketOutboxKeys, []byte(row.Key), store.U64(id)); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
+}
+
+func dueKey(at time.Time, id uint64) []byte {
+	ns := at.UnixNano()
+	if ns < 0 {
+		ns = 0
+	}
+	return append(store.U64(uint64(ns)), store.U64(id)...)
+}
+
+func chatKey(row OutboxRow) []byte {
+	return append(store.Prefix(row.Channel, row.ChatID), dueKey(row.FirstDue, row.ID)...)
+}
+
+// headOfChat reports whether row is the first pending row of its chat.
+func headOfChat(tx store.Tx, row OutboxRow) (bool, error) {
+	head := true
+	err := tx.Scan(bucketOutboxChat, store.Prefix(row.Channel, row.ChatID), func(k, _ []byte) error {
+		head = store.ParseU64(k[len(k)-8:]) == row.ID
+		return store.ErrStop
+	})
+	return head, err
+}
+
+// Wake makes the worker look for due rows now.
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Alive reports whether the worker loop ran within the last few poll
+// intervals, for /readyz.
+func (o *Outbox) Alive() bool {
+	last := o.heartbeat.Load()
+	return last != 0 && time.Since(time.Unix(0, last)) < 5*o.opts.PollInterval+5*time.Second
+}
+
+// Run delivers due rows until ctx ends, then waits for deliveries in
+// flight to finish (each bounded by SendTimeout).
+func (o *Outbox) Run(ctx context.Context) {
+	ticker := time.NewTicker(o.opts.PollInterval)
+	defer ticker.Stop()
+	defer o.wg.Wait()
+	for {
+		o.heartbeat.Store(time.Now().UnixNano())
+		if err := o.deliverDue(ctx); err != nil {
+			o.log.Error("outbox scan failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// scanBatch bounds one scan so a backlog of a million rows does not hold a
+// read transaction for long.
+const scanBatch = 512
+
+func (o *Outbox) deliverDue(ctx context.Context) error {
+	var due []OutboxRow
+	end := dueKey(o.now().Add(time.Nanosecond), 0)
+	err := o.store.View(func(tx store.Tx) error {
+		return tx.ScanRange(bucketOutboxDue, nil, end, func(k, _ []byte) error {
+			if len(due) >= scanBatch {
+				return store.ErrStop
+			}
+			var row OutboxRow
+			found, err := store.GetJSON(tx, bucketOutbox, k[8:16], &row)
+			if err != nil || !found {
+				return err
+			}
+			if head, err := headOfChat(tx, row); err != nil || !head {
+				return err // an earlier message of this chat goes first
+			}
+			due = append(due, row)
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("scan due rows: %w", err)
+	}
+	// The scan keeps only the first pending row of each chat, so starting
+	// rows in scan order keeps every chat's messages in order.
+	for _, row := range due {
+		if ctx.Err() != nil {
+			return nil
+		}
+		o.start(ctx, row, row.Channel+"\x00"+row.ChatID)
+	}
+	return nil
+}
+
+// start launches delivery of row unless it is in flight, another message of
+// its chat is in flight, or its channel is at its concurrency limit; a
+// finishing delivery wakes the worker, which then tries again.
+func (o *Outbox) start(ctx context.Context, row OutboxRow, chat string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.inflight[row.ID] || o.busyChat[chat] {
+		return
+	}
+	sem := o.sems[row.Channel]
+	if sem == nil {
+		sem = make(chan struct{}, o.opts.Concurrency)
+		o.sems[row.Channel] = sem
+	}
+	select {
+	case sem <- struct{}{}:
+	default:
+		return
+	}
+	o.inflight[row.ID] = true
+	o.busyChat[chat] = true
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		defer o.Wake() // the next message of this chat may be due
+		defer func() { <-sem }()
+		defer o.release(row.ID, chat)
+		o.deliver(ctx, row)
+	}()
+}
+
+func (o *Outbox) release(id uint64, chat string) {
+	o.mu.Lock()
+	delete(o.inflight, id)
+	delete(o.busyChat, chat)
+	o.mu.Unlock()
+}
+
+func (o *Outbox) deliver(ctx context.Context, scanned OutboxRow) {
+	// The scan's snapshot may predate the end of an earlier attempt of this
+	// row, so confirm it is still pending and due before sending it.
+	row, found, err := o.Row(scanned.ID)
+	if err != nil {
+		o.log.Error("outbox: reading row failed", "id", scanned.ID, "err", err)
+		return
+	}
+	if !found || row.Status != StatusPending || row.SendAt.After(o.now()) {
+		return
+	}
+	row.Attempts++
+	var sendErr error
+	ch, ok := o.channels.Get(row.Channel)
+	if !ok {
+		sendErr = channels.Permanent(fmt.Errorf("channel %q is not enabled", row.Channel))
+	} else {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.opts.SendTimeout)
+		sendErr = safeSend(sctx, ch, channels.Outbound{
+			ID: row.ID, Channel: row.Channel, ChatID: row.ChatID, UserID: row.UserID,
+			Text: row.Text, Buttons: row.Buttons, ReplyToken: row.ReplyToken, Attempt: row.Attempts,
+		})
+		cancel()
+	}
+	if err := o.record(row, sendErr); err != nil {
+		// The send happened but its result could not be stored; the row is
+		// still pending and will be sent again. Channels dedupe on row.ID.
+		o.log.Error("outbox: recording delivery failed", "id", row.ID, "err", err)
+	}
+}
+
+// safeSend turns a panicking adapter into an error, so one bad message
+// cannot stop the worker.
+func safeSend(ctx context.Context, ch channels.Channel, msg channels.Outbound) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("channel %s panicked: %v", ch.Name(), p)
+		}
+	}()
+	return ch.Send(ctx, msg)
+}
+
+// record stores the result of one attempt.
+func (o *Outbox) record(sent OutboxRow, sendErr error) error {
+	now := o.now()
+	var outcome string
+	err := o.store.Update(func(tx store.Tx) error {
+		var row OutboxRow
+		found, err := store.GetJSON(tx, bucketOutbox, store.U64(sent.ID), &row)
+		if err != nil {
+			return err
+		}
+		if !found || row.Status != StatusPending {
+			outcome = ""
+			return nil
+		}
+		if err := tx.Delete(bucketOutboxDue, dueKey(row.SendAt, row.ID)); err != nil {
+			return err
+		}
+		row.Attempts = sent.Attempts
+		if sendErr == nil || errors.Is(sendErr, channels.ErrPermanent) || row.Attempts >= o.opts.MaxAttempts {
+			if err := tx.Delete(bucketOutboxChat, chatKey(row)); err != nil {
+				return err
+			}
+		}
+		switch {
+		case sendErr == nil:
+			row.Status, row.DeliveredAt, row.LastError = StatusDelivered, now, ""
+			row.ReplyToken = ""
+			outcome = "delivered"
+		case errors.Is(sendErr, channels.ErrPermanent) || row.Attempts >= o.opts.MaxAttempts:
+			row.Status, row.LastError = StatusDead, sendErr.Error()
+			if err := tx.Put(bucketOutboxDead, store.U64(row.ID), nil); err != nil {
+				return err
+			}
+			outcome = "dead"
+		default:
+			row.LastError = sendErr.Error()
+			row.SendAt = now.Add(o.backoff(row.Attempts, sendErr))
+			// A reply token is short-lived: a retry goes out as a push.
+			row.ReplyToken = ""
+			if err := tx.Put(bucketOutboxDue, dueKey(row.SendAt, row.ID), nil); err != nil {
+				return err
+			}
+			outcome = "retry"
+		}
+		return store.PutJSON(tx, bucketOutbox, store.U64(row.ID), row)
+	})
+	if err != nil {
+		return fmt.Errorf("record delivery of %d: %w", sent.ID, err)
+	}
+	switch outcome {
+	case "delivered":
+		o.metrics.messagesOut.WithLabelValues(sent.Channel).Inc()
+	case "retry":
+		o.metrics.retries.WithLabelValues(sent.Channel).Inc()
+		o.log.Warn("outbox: delivery failed, will retry", "id", sent.ID, "channel", sent.Channel, "attempt", sent.Attempts, "err", sendErr)
+	case "dead":
+		o.metrics.deadLetters.WithLabelValues(sent.Channel).Inc()
+		o.log.Error("outbox: message moved to dead letters", "id", sent.ID, "channel", sent.Channel, "attempts", sent.Attempts, "err", sendErr)
+	}
+	return nil
+}
+
+// backoff is base·2^(attempt-1) capped at max, with jitter in [d/2, d] so
+// that many failed messages do not retry in lockstep; a platform's
+// retry-after wins when it asks for longer.
+func (o *Outbox) backoff(attempt int, err error) time.Duration {
+	d := o.opts.BaseBackoff
+	for i := 1; i < attempt && d < o.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, o.opts.MaxBackoff)
+	d = d/2 + rand.N(d/2+1)
+	var ra *channels.RetryAfterError
+	if errors.As(err, &ra) && ra.After > d {
+		d = ra.After
+	}
+	return d
+}
+
+// Row returns the stored outbox row id.
+func (o *Outbox) Row(id uint64) (OutboxRow, bool, error) {
+	var row OutboxRow
+	var found bool
+	err := o.store.View(func(tx store.Tx) error {
+		var err error
+		found, err = store.GetJSON(tx, bucketOutbox, store.U64(id), &row)
+		return err
+	})
+	return row, found, err
+}
+
+// Depth returns the number of pending rows.
+func (o *Outbox) Depth() int {
+	n := 0
+	_ = o.store.View(func(tx store.Tx) error { n = tx.Count(bucketOutboxDue); return nil })
+	return n
+}
+
+// DeadLetters returns up to limit dead rows, newest first.
+func (o *Outbox) DeadLetters(limit int) ([]OutboxRow, error) {
+	var rows []OutboxRow
+	err := o.store.View(func(tx store.Tx) error {
+		return tx.ScanReverse(bucketOutboxDead, nil, func(k, _ []byte) error {
+			if len(rows) >= limit {
+				return store.ErrStop
+			}
+			var row OutboxRow
+			if _, err := store.GetJSON(tx, bucketOutbox, k, &row); err != nil {
+				return err
+			}
+			rows = append(rows, row)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	return rows, nil
+}

@@ -1,0 +1,132 @@
+package bot
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/carebot/carebot/store"
+	"github.com/carebot/carebot/web"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler returns carebot's HTTP routes:
+//
+//	GET  /                      the web chat page (and its assets)
+//	     /api/v1/webchat/…      the web chat API (when webchat.enabled)
+//	GET  /api/v1/admin/backup   a consistent copy of the database (admin token)
+//	GET  /healthz               the process is up
+//	GET  /readyz                the database is open and the outbox worker alive
+//	GET  /metrics               Prometheus metrics
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", a.handleReady)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /api/v1/admin/backup", a.requireAdmin(a.handleBackup))
+	if a.webchat != nil {
+		mux.Handle("/api/v1/webchat/", a.webchat.Handler())
+	}
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+	})
+	mux.Handle("/", pageHeaders(http.FileServerFS(web.Static())))
+	return recoverer(a.log, mux)
+}
+
+type readiness struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+func (a *App) handleReady(w http.ResponseWriter, _ *http.Request) {
+	res := readiness{Status: "ready", Checks: map[string]string{"database": "ok", "outbox": "ok"}}
+	if err := a.store.View(func(store.Tx) error { return nil }); err != nil {
+		res.Status, res.Checks["database"] = "not ready", err.Error()
+	}
+	if !a.outbox.Alive() {
+		res.Status, res.Checks["outbox"] = "not ready", "worker not running"
+	}
+	status := http.StatusOK
+	if res.Status != "ready" {
+		status = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(res)
+}
+
+// requireAdmin lets a request through only with "Authorization: Bearer
+// <admin token>", compared in constant time.
+func (a *App) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(tok), []byte(a.admin)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="carebot admin"`)
+			writeError(w, http.StatusUnauthorized, "admin token required")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func (a *App) handleBackup(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="carebot-%s.db"`, a.now().UTC().Format("20060102-150405")))
+	if _, err := a.store.Backup(w); err != nil {
+		// Headers are gone; the client sees a truncated body and must not
+		// trust it. The CLI checks the copy opens before keeping it.
+		a.log.Error("backup failed", "err", err)
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// pageHeaders adds browser security headers to the web pages: scripts,
+// styles and connections only from this origin.
+func pageHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'self'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverer turns a panic in a handler into a 500 and a log line, so one
+// bad request cannot take the server down.
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				writeError(w, http.StatusInternalServerError, "internal error")
+				return
+			}
+			log.Debug("request", "method", r.Method, "path", r.URL.Path, "duration", time.Since(start))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,134 @@
+package channels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Button is a quick-reply choice shown under a message. Pressing it sends
+// Payload back to the bot as an Event with Payload set.
+type Button struct {
+	Label   string `json:"label"`
+	Payload string `json:"payload"`
+}
+
+// Event is one inbound message or button press, normalised from any channel.
+type Event struct {
+	// Channel is the name of the adapter that received the event ("webchat").
+	Channel string
+	// ID identifies the event within its channel; the engine drops an event
+	// whose (Channel, ID) it has seen before. Empty means "never redelivered".
+	ID string
+	// ChatID is where replies go: a user's private chat or a group.
+	ChatID string
+	// UserID is the customer who sent the event.
+	UserID string
+	// Text is what the customer typed; empty for a button press.
+	Text string
+	// Payload is the payload of a pressed button; empty for typed text.
+	Payload string
+	// Locale is the locale the channel knows for the customer
+	// ("zh-Hans", "zh-Hant", "en"), or empty when it does not know.
+	Locale string
+	// Time is when the platform says the event happened.
+	Time time.Time
+	// ReplyToken is a short-lived token some platforms give for a free reply.
+	ReplyToken string
+}
+
+// Outbound is one message the outbox delivers through a channel.
+type Outbound struct {
+	// ID is the outbox row id, unique and stable across retries; adapters use
+	// it as an idempotency key where the platform accepts one.
+	ID      uint64
+	Channel string
+	ChatID  string
+	UserID  string
+	Text    string
+	Buttons []Button
+	// ReplyToken, when set, lets the adapter answer with a free reply.
+	ReplyToken string
+	// Attempt counts delivery attempts, starting at 1.
+	Attempt int
+}
+
+// Channel is a messaging channel adapter that can deliver outbound messages.
+type Channel interface {
+	// Name is the channel's stable identifier, as used in Event.Channel.
+	Name() string
+	// Send delivers one message. A nil error means the platform accepted it.
+	// Errors are temporary (retried with backoff) unless wrapped with
+	// Permanent or carrying a RetryAfter hint.
+	Send(ctx context.Context, msg Outbound) error
+}
+
+// ErrPermanent marks a send error that retrying cannot fix (a blocked user,
+// a malformed message); the outbox moves the message to the dead letters.
+var ErrPermanent = errors.New("permanent delivery failure")
+
+// Permanent wraps err so that errors.Is(err, ErrPermanent) holds.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrPermanent, err)
+}
+
+// RetryAfterError is a temporary error with the wait the platform asked for
+// (Telegram's retry_after, an HTTP Retry-After header).
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("retry after %s: %v", e.After, e.Err)
+}
+
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// Registry holds the channels that are switched on, by name.
+type Registry struct {
+	mu       sync.RWMutex
+	channels map[string]Channel
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{channels: make(map[string]Channel)}
+}
+
+// Register adds ch; registering two channels with one name is an error.
+func (r *Registry) Register(ch Channel) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.channels[ch.Name()]; ok {
+		return fmt.Errorf("channel %q registered twice", ch.Name())
+	}
+	r.channels[ch.Name()] = ch
+	return nil
+}
+
+// Get returns the channel called name.
+func (r *Registry) Get(name string) (Channel, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	ch, ok := r.channels[name]
+	return ch, ok
+}
+
+// Names lists the registered channels in sorted order.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.channels))
+	for n := range r.channels {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -1,0 +1,283 @@
+package dialog
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/carebot/carebot/knowledge"
+	"github.com/carebot/carebot/segment"
+)
+
+// Locales the dialog speaks; the first is the fallback of last resort.
+var Locales = []string{"zh-Hans", "zh-Hant", "en"}
+
+// maxQueryRunes bounds how much of a message goes into the FAQ search: a
+// pasted essay should still get an answer about its opening, in bounded time.
+const maxQueryRunes = 500
+
+// Turn is one customer input.
+type Turn struct {
+	Text    string
+	Payload string
+	// Locale is what the channel knows of the customer's locale, or "".
+	Locale string
+	Time   time.Time
+}
+
+// State is what the dialog remembers of a conversation between turns.
+type State struct {
+	Locale string    `json:"locale"`
+	Turns  int       `json:"turns"`
+	Start  time.Time `json:"start"`
+	Last   time.Time `json:"last"`
+	// Unanswered counts consecutive turns the bot could not answer; the
+	// handoff rules read it.
+	Unanswered int `json:"unanswered"`
+	// LastFAQ is the id of the entry answered last.
+	LastFAQ string `json:"last_faq,omitempty"`
+}
+
+// Button is a quick reply attached to a Reply.
+type Button struct {
+	Label   string `json:"label"`
+	Payload string `json:"payload"`
+}
+
+// Reply is one message the bot sends.
+type Reply struct {
+	Text    string   `json:"text"`
+	Buttons []Button `json:"buttons,omitempty"`
+}
+
+// Outcome says how a turn was handled, for logs, metrics and the
+// unanswered-question log.
+type Outcome string
+
+// Outcomes of a turn.
+const (
+	OutcomeAnswered   Outcome = "answered"   // an FAQ answer
+	OutcomeClarify    Outcome = "clarify"    // offered likely entries to choose from
+	OutcomeUnanswered Outcome = "unanswered" // nothing matched
+	OutcomeChat       Outcome = "chat"       // greeting, help and other bot talk
+)
+
+// Result is the outcome of Respond.
+type Result struct {
+	Replies []Reply
+	State   State
+	// Route is the name of the route that handled the turn.
+	Route   string
+	Outcome Outcome
+	// Match is the answered FAQ entry, when Outcome is OutcomeAnswered.
+	Match *knowledge.Match
+	// Query is the normalised text that was searched, for the unanswered log.
+	Query string
+}
+
+// Context is what a route sees and changes while handling a turn.
+type Context struct {
+	Turn   Turn
+	State  *State
+	Locale string
+	// Text is the customer's text, trimmed and cut to a searchable length.
+	Text string
+	// Norm is Text normalised (Simplified, half-width, lower case).
+	Norm   string
+	Result *Result
+	router *Router
+}
+
+// Say appends the reply text stored under key in the context's locale.
+func (c *Context) Say(key string, buttons ...Button) {
+	c.Result.Replies = append(c.Result.Replies, Reply{Text: c.router.text(key, c.Locale), Buttons: buttons})
+}
+
+// Reply appends a reply with the given text.
+func (c *Context) Reply(text string, buttons ...Button) {
+	c.Result.Replies = append(c.Result.Replies, Reply{Text: text, Buttons: buttons})
+}
+
+// Knowledge is the router's knowledge base.
+func (c *Context) Knowledge() *knowledge.Base { return c.router.kb }
+
+// Route is one row of the routing table.
+type Route struct {
+	Name   string
+	Match  func(*Context) bool
+	Handle func(*Context)
+}
+
+// Options configure a Router.
+type Options struct {
+	// Replies holds the bot's own texts: key → locale → text.
+	Replies map[string]map[string]string
+	// DefaultLocale is used until a customer's locale is known.
+	DefaultLocale string
+	// Suggestions is how many entries a clarifying question offers.
+	Suggestions int
+	// FeaturedFAQ lists entry ids offered as buttons with the greeting;
+	// empty picks entries tagged "popular".
+	FeaturedFAQ []string
+}
+
+// Router routes turns through its table.
+type Router struct {
+	kb       *knowledge.Base
+	opts     Options
+	routes   []Route
+	featured []string
+}
+
+// New builds a Router with the standard routes over kb.
+func New(kb *knowledge.Base, opts Options) (*Router, error) {
+	if kb == nil {
+		return nil, fmt.Errorf("dialog: knowledge base is nil")
+	}
+	if !slices.Contains(Locales, opts.DefaultLocale) {
+		return nil, fmt.Errorf("dialog: default locale %q is not one of %s", opts.DefaultLocale, strings.Join(Locales, ", "))
+	}
+	for _, key := range []string{"greeting", "help", "clarify", "fallback", "empty", "unknown_button", "button_help"} {
+		if opts.Replies[key][opts.DefaultLocale] == "" {
+			return nil, fmt.Errorf("dialog: reply %q has no %s text", key, opts.DefaultLocale)
+		}
+	}
+	r := &Router{kb: kb, opts: opts}
+	r.featured = opts.FeaturedFAQ
+	if len(r.featured) == 0 {
+		for _, e := range kb.Entries() {
+			if slices.Contains(e.Tags, "popular") {
+				r.featured = append(r.featured, e.ID)
+			}
+		}
+	}
+	for _, id := range r.featured {
+		if _, ok := kb.Entry(id); !ok {
+			return nil, fmt.Errorf("dialog: featured FAQ %q is not in the knowledge base", id)
+		}
+	}
+	if len(r.featured) > 4 {
+		r.featured = r.featured[:4]
+	}
+	r.routes = standardRoutes()
+	return r, nil
+}
+
+// Prepend puts routes before the standard ones, so that a feature such as
+// handoff sees a turn before the FAQ does.
+func (r *Router) Prepend(routes ...Route) {
+	r.routes = append(slices.Clone(routes), r.routes...)
+}
+
+// Routes returns the names of the routes in the order they are tried.
+func (r *Router) Routes() []string {
+	names := make([]string, len(r.routes))
+	for i, rt := range r.routes {
+		names[i] = rt.Name
+	}
+	return names
+}
+
+// Respond handles one turn given the conversation's state.
+func (r *Router) Respond(state State, turn Turn) Result {
+	if turn.Time.IsZero() {
+		turn.Time = time.Now()
+	}
+	if state.Start.IsZero() {
+		state.Start = turn.Time
+	}
+	text := strings.TrimSpace(strings.ToValidUTF8(turn.Text, "\uFFFD"))
+	if utf8.RuneCountInString(text) > maxQueryRunes {
+		text = string([]rune(text)[:maxQueryRunes])
+	}
+	state.Locale = r.locale(state.Locale, turn.Locale, text)
+	state.Turns++
+	state.Last = turn.Time
+	ctx := &Context{
+		Turn:   turn,
+		State:  &state,
+		Locale: state.Locale,
+		Text:   text,
+		Norm:   segment.Normalize(text),
+		Result: &Result{},
+		router: r,
+	}
+	for _, rt := range r.routes {
+		if rt.Match(ctx) {
+			ctx.Result.Route = rt.Name
+			rt.Handle(ctx)
+			break
+		}
+	}
+	if ctx.Result.Outcome == "" {
+		ctx.Result.Outcome = OutcomeChat
+	}
+	if ctx.Result.Outcome == OutcomeClarify || ctx.Result.Outcome == OutcomeUnanswered {
+		state.Unanswered++
+	} else if ctx.Result.Outcome == OutcomeAnswered {
+		state.Unanswered = 0
+	}
+	ctx.Result.State = state
+	return *ctx.Result
+}
+
+// locale picks the reply locale: what the channel says, else what the text
+// is written in, else what the conversation used before, else the default.
+// Text in Simplified characters only does not switch a zh-Hant customer,
+// because short Traditional phrases ("你好") often look Simplified.
+func (r *Router) locale(prev, channel, text string) string {
+	if slices.Contains(Locales, channel) {
+		return channel
+	}
+	detected := segment.DetectLocale(text)
+	switch {
+	case detected == "zh-Hans" && prev == "zh-Hant":
+		return prev
+	case detected == "en" && prev != "" && !isMostlyLatinWords(text):
+		// A model number or "OK" inside Chinese chat is not a switch to English.
+		return prev
+	case detected != "":
+		return detected
+	case prev != "":
+		return prev
+	}
+	return r.opts.DefaultLocale
+}
+
+// isMostlyLatinWords reports whether text holds at least two latin words,
+// enough to believe the customer writes English.
+func isMostlyLatinWords(text string) bool {
+	words := 0
+	for _, f := range strings.Fields(text) {
+		letters := 0
+		for _, c := range f {
+			if c < 128 && (c|0x20) >= 'a' && (c|0x20) <= 'z' {
+				letters++
+			}
+		}
+		if letters >= 2 {
+			words++
+		}
+	}
+	return words >= 2
+}
+
+// text returns the reply text for key in locale, falling back through the
+// other locales so a missing translation never yields an empty message.
+func (r *Router) text(key, locale string) string {
+	texts := r.opts.Replies[key]
+	if t := texts[locale]; t != "" {
+		return t
+	}
+	if t := texts[r.opts.DefaultLocale]; t != "" {
+		return t
+	}
+	for _, l := range Locales {
+		if t := texts[l]; t != "" {
+			return t
+		}
+	}
+	return key
+}
