@@ -112,6 +112,13 @@ func TestBrowserChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(ctx, t, botTexts, firstLine(shipping.AnswerFor("zh-Hant")))
+	var asked []string
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`Array.from(document.querySelectorAll('li.msg.from-customer .text')).map(s => s.textContent)`, &asked)); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 3 || asked[0] != "How much is shipping?" || asked[1] != "Delivery time" || asked[2] != "運費怎麼算" {
+		t.Fatalf("customer bubbles: %q", asked)
+	}
 
 	// A message queued later (as an agent reply would be) arrives by itself.
 	var session string

@@ -124,7 +124,9 @@ func (c *Channel) handlePost(w http.ResponseWriter, r *http.Request) {
 		// label and keeps the journal clean whatever the decoder does.
 		text = strings.ToValidUTF8(*req.Text, "\uFFFD")
 	}
-	shown := text
+	// Surrounding blank lines are an artefact of the input box, not part
+	// of what the customer said.
+	shown := strings.TrimSpace(text)
 	if req.Payload != "" && req.Text == nil {
 		shown = strings.ToValidUTF8(req.Label, "\uFFFD")
 		if utf8.RuneCountInString(shown) > 200 {

@@ -577,8 +577,8 @@
 
   function submitInput() {
     if (inflight) return;
-    const text = els.input.value.slice(0, MAX_CHARS);
-    if (!text.trim()) return;
+    const text = els.input.value.slice(0, MAX_CHARS).trim();
+    if (!text) return;
     els.input.value = '';
     autoGrow();
     updateCounter();
