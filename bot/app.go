@@ -38,7 +38,9 @@ type App struct {
 	log      *slog.Logger
 	now      func() time.Time
 	store    *store.Store
-	kb       *knowledge.Base
+	seg      *segment.Segmenter
+	router   *dialog.Router
+	reloadMu sync.Mutex
 	engine   *Engine
 	outbox   *Outbox
 	registry *channels.Registry
@@ -81,12 +83,18 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jieba: %w", err)
 	}
-	kb, err := loadKnowledge(cfg, seg)
+	replies, err := configs.LoadReplies()
 	if err != nil {
 		return nil, err
 	}
-	replies, err := configs.LoadReplies()
+	st, err := store.Open(filepath.Join(cfg.Data.Dir, DBFile), store.Options{LockTimeout: cfg.Data.LockTimeout.D()})
 	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: o.log, now: o.now, store: st, seg: seg, registry: channels.NewRegistry()}
+	kb, err := a.buildKnowledge()
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	router, err := dialog.New(kb, dialog.Options{
@@ -95,13 +103,10 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		Suggestions:   cfg.Knowledge.Suggestions,
 	})
 	if err != nil {
+		st.Close()
 		return nil, err
 	}
-	st, err := store.Open(filepath.Join(cfg.Data.Dir, DBFile), store.Options{LockTimeout: cfg.Data.LockTimeout.D()})
-	if err != nil {
-		return nil, err
-	}
-	a := &App{cfg: cfg, log: o.log, now: o.now, store: st, kb: kb, registry: channels.NewRegistry()}
+	a.router = router
 	a.admin, err = adminToken(cfg)
 	if err != nil {
 		st.Close()
@@ -131,26 +136,6 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		}
 	}
 	return a, nil
-}
-
-func loadKnowledge(cfg *configs.Config, seg *segment.Segmenter) (*knowledge.Base, error) {
-	var entries []knowledge.Entry
-	var err error
-	if cfg.Knowledge.Dir == "" {
-		entries, err = knowledge.LoadFS(configs.FS, configs.DefaultKnowledgeDir)
-	} else {
-		entries, err = knowledge.LoadDir(cfg.Knowledge.Dir)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("knowledge base: %w", err)
-	}
-	opts := knowledge.DefaultOptions()
-	opts.MinScore = cfg.Knowledge.MinScore
-	kb, err := knowledge.NewBase(seg, entries, opts)
-	if err != nil {
-		return nil, fmt.Errorf("knowledge base: %w", err)
-	}
-	return kb, nil
 }
 
 // adminToken returns the configured token, or the one stored in the data
@@ -188,7 +173,7 @@ func (a *App) Engine() *Engine { return a.engine }
 func (a *App) Outbox() *Outbox { return a.outbox }
 
 // Knowledge returns the knowledge base.
-func (a *App) Knowledge() *knowledge.Base { return a.kb }
+func (a *App) Knowledge() *knowledge.Base { return a.router.Knowledge() }
 
 // Store returns the open store.
 func (a *App) Store() *store.Store { return a.store }
@@ -204,9 +189,10 @@ func (a *App) StartWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopWork, a.workDone = cancel, make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); a.outbox.Run(ctx) }()
 	go func() { defer wg.Done(); a.janitor(ctx) }()
+	go func() { defer wg.Done(); a.watchKnowledge(ctx) }()
 	go func() { wg.Wait(); close(a.workDone) }()
 }
 
@@ -261,7 +247,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.StartWorkers()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	a.log.Info("carebot is serving", "addr", ln.Addr().String(), "channels", a.registry.Names(), "faq_entries", a.kb.Len())
+	a.log.Info("carebot is serving", "addr", ln.Addr().String(), "channels", a.registry.Names(), "faq_entries", a.Knowledge().Len())
 	var serveErr error
 	select {
 	case <-ctx.Done():

@@ -131,7 +131,7 @@ func (e *Engine) Dispatch(ctx context.Context, ev channels.Event) (DispatchResul
 		if result.Outcome == dialog.OutcomeUnanswered || result.Outcome == dialog.OutcomeClarify {
 			if err := knowledge.RecordUnanswered(tx, knowledge.Unanswered{
 				Query: result.Query, Text: clip(ev.Text), Locale: result.State.Locale,
-				Outcome: string(result.Outcome), Channel: ev.Channel, Time: now,
+				Outcome: string(result.Outcome), Channel: ev.Channel, Time: now, Nearest: result.Nearest,
 			}); err != nil {
 				return fmt.Errorf("record unanswered: %w", err)
 			}

@@ -4,9 +4,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"github.com/carebot/carebot/knowledge"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +22,9 @@ import (
 //	GET  /                      the web chat page (and its assets)
 //	     /api/v1/webchat/…      the web chat API (when webchat.enabled)
 //	GET  /api/v1/admin/backup   a consistent copy of the database (admin token)
+//	GET  /api/v1/admin/kb/unanswered?limit=N   questions the bot could not answer
+//	POST /api/v1/admin/kb/questions            add a question to an entry
+//	POST /api/v1/admin/kb/reload               reload the knowledge base files
 //	GET  /healthz               the process is up
 //	GET  /readyz                the database is open and the outbox worker alive
 //	GET  /metrics               Prometheus metrics
@@ -32,6 +37,9 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", a.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /api/v1/admin/backup", a.requireAdmin(a.handleBackup))
+	mux.HandleFunc("GET /api/v1/admin/kb/unanswered", a.requireAdmin(a.handleUnanswered))
+	mux.HandleFunc("POST /api/v1/admin/kb/questions", a.requireAdmin(a.handleAddQuestion))
+	mux.HandleFunc("POST /api/v1/admin/kb/reload", a.requireAdmin(a.handleReload))
 	if a.webchat != nil {
 		mux.Handle("/api/v1/webchat/", a.webchat.Handler())
 	}
@@ -89,9 +97,7 @@ func (a *App) handleBackup(w http.ResponseWriter, _ *http.Request) {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	writeJSONStatus(w, status, map[string]string{"error": msg})
 }
 
 // pageHeaders adds browser security headers to the web pages: scripts,
@@ -129,4 +135,70 @@ func recoverer(log *slog.Logger, next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+func (a *App) handleUnanswered(w http.ResponseWriter, r *http.Request) {
+	limit := 20
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "limit must be a number from 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	list, err := a.Unanswered(limit)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	if list == nil {
+		list = []knowledge.UnansweredStat{}
+	}
+	writeJSONStatus(w, http.StatusOK, map[string]any{"unanswered": list})
+}
+
+type addQuestionRequest struct {
+	Entry  string `json:"entry"`
+	Text   string `json:"text"`
+	Locale string `json:"locale"`
+	By     string `json:"by"`
+}
+
+func (a *App) handleAddQuestion(w http.ResponseWriter, r *http.Request) {
+	var req addQuestionRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
+		return
+	}
+	if req.Entry == "" || strings.TrimSpace(req.Text) == "" {
+		writeError(w, http.StatusBadRequest, `fields "entry" and "text" are required`)
+		return
+	}
+	if _, ok := a.Knowledge().Entry(req.Entry); !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no entry %q", req.Entry))
+		return
+	}
+	add, added, err := a.AddQuestion(req.Entry, req.Locale, req.Text, req.By)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSONStatus(w, http.StatusOK, map[string]any{"entry": req.Entry, "locale": add.Locale, "text": add.Text, "added": added})
+}
+
+func (a *App) handleReload(w http.ResponseWriter, _ *http.Request) {
+	if err := a.ReloadKnowledge("admin API"); err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	writeJSONStatus(w, http.StatusOK, map[string]any{"entries": a.Knowledge().Len()})
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
 }

@@ -49,9 +49,11 @@ type Log struct {
 
 // Knowledge configures the FAQ knowledge base.
 type Knowledge struct {
-	Dir         string  `yaml:"dir" env:"CAREBOT_KNOWLEDGE_DIR"`
-	MinScore    float64 `yaml:"min_score"`
-	Suggestions int     `yaml:"suggestions"`
+	Dir           string   `yaml:"dir" env:"CAREBOT_KNOWLEDGE_DIR"`
+	MinScore      float64  `yaml:"min_score"`
+	ClarifyScore  float64  `yaml:"clarify_score"`
+	Suggestions   int      `yaml:"suggestions"`
+	WatchInterval Duration `yaml:"watch_interval"`
 }
 
 // Jieba configures the Chinese word segmenter.
@@ -375,6 +377,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Knowledge.MinScore <= 0 || c.Knowledge.MinScore > 1 {
 		bad("knowledge.min_score", "must be above 0 and at most 1, got %g", c.Knowledge.MinScore)
+	}
+	if c.Knowledge.ClarifyScore <= 0 || c.Knowledge.ClarifyScore > c.Knowledge.MinScore {
+		bad("knowledge.clarify_score", "must be above 0 and at most knowledge.min_score (%g), got %g", c.Knowledge.MinScore, c.Knowledge.ClarifyScore)
+	}
+	if c.Knowledge.WatchInterval < 0 {
+		bad("knowledge.watch_interval", "must not be negative")
 	}
 	if c.Knowledge.Suggestions < 0 || c.Knowledge.Suggestions > 10 {
 		bad("knowledge.suggestions", "must be between 0 and 10, got %d", c.Knowledge.Suggestions)

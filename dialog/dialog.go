@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -75,6 +76,9 @@ type Result struct {
 	Match *knowledge.Match
 	// Query is the normalised text that was searched, for the unanswered log.
 	Query string
+	// Nearest are the entries closest to an FAQ question, best first, for
+	// the unanswered log.
+	Nearest []knowledge.Match
 }
 
 // Context is what a route sees and changes while handling a turn.
@@ -88,6 +92,7 @@ type Context struct {
 	Norm   string
 	Result *Result
 	router *Router
+	view   *kbView
 }
 
 // Say appends the reply text stored under key in the context's locale.
@@ -101,7 +106,7 @@ func (c *Context) Reply(text string, buttons ...Button) {
 }
 
 // Knowledge is the router's knowledge base.
-func (c *Context) Knowledge() *knowledge.Base { return c.router.kb }
+func (c *Context) Knowledge() *knowledge.Base { return c.view.kb }
 
 // Route is one row of the routing table.
 type Route struct {
@@ -125,17 +130,21 @@ type Options struct {
 
 // Router routes turns through its table.
 type Router struct {
+	kb     atomic.Pointer[kbView]
+	opts   Options
+	routes []Route
+}
+
+// kbView is a knowledge base with the entries the greeting features; it is
+// swapped as a whole when the knowledge base is reloaded, and a turn uses
+// the one it started with.
+type kbView struct {
 	kb       *knowledge.Base
-	opts     Options
-	routes   []Route
 	featured []string
 }
 
 // New builds a Router with the standard routes over kb.
 func New(kb *knowledge.Base, opts Options) (*Router, error) {
-	if kb == nil {
-		return nil, fmt.Errorf("dialog: knowledge base is nil")
-	}
 	if !slices.Contains(Locales, opts.DefaultLocale) {
 		return nil, fmt.Errorf("dialog: default locale %q is not one of %s", opts.DefaultLocale, strings.Join(Locales, ", "))
 	}
@@ -144,26 +153,42 @@ func New(kb *knowledge.Base, opts Options) (*Router, error) {
 			return nil, fmt.Errorf("dialog: reply %q has no %s text", key, opts.DefaultLocale)
 		}
 	}
-	r := &Router{kb: kb, opts: opts}
-	r.featured = opts.FeaturedFAQ
-	if len(r.featured) == 0 {
+	r := &Router{opts: opts, routes: standardRoutes()}
+	if err := r.SetKnowledge(kb); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// SetKnowledge makes kb the knowledge base of every later turn; turns in
+// progress finish with the previous one. It fails, changing nothing, when
+// kb lacks a featured entry.
+func (r *Router) SetKnowledge(kb *knowledge.Base) error {
+	if kb == nil {
+		return fmt.Errorf("dialog: knowledge base is nil")
+	}
+	featured := r.opts.FeaturedFAQ
+	if len(featured) == 0 {
 		for _, e := range kb.Entries() {
 			if slices.Contains(e.Tags, "popular") {
-				r.featured = append(r.featured, e.ID)
+				featured = append(featured, e.ID)
 			}
 		}
 	}
-	for _, id := range r.featured {
+	for _, id := range featured {
 		if _, ok := kb.Entry(id); !ok {
-			return nil, fmt.Errorf("dialog: featured FAQ %q is not in the knowledge base", id)
+			return fmt.Errorf("dialog: featured FAQ %q is not in the knowledge base", id)
 		}
 	}
-	if len(r.featured) > 4 {
-		r.featured = r.featured[:4]
+	if len(featured) > 4 {
+		featured = featured[:4]
 	}
-	r.routes = standardRoutes()
-	return r, nil
+	r.kb.Store(&kbView{kb: kb, featured: featured})
+	return nil
 }
+
+// Knowledge returns the current knowledge base.
+func (r *Router) Knowledge() *knowledge.Base { return r.kb.Load().kb }
 
 // Prepend puts routes before the standard ones, so that a feature such as
 // handoff sees a turn before the FAQ does.
@@ -203,6 +228,7 @@ func (r *Router) Respond(state State, turn Turn) Result {
 		Norm:   segment.Normalize(text),
 		Result: &Result{},
 		router: r,
+		view:   r.kb.Load(),
 	}
 	for _, rt := range r.routes {
 		if rt.Match(ctx) {

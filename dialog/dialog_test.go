@@ -175,13 +175,13 @@ func TestPrependRunsFirst(t *testing.T) {
 
 func TestNewRejectsBadOptions(t *testing.T) {
 	r := newRouter(t)
-	if _, err := New(r.kb, Options{Replies: r.opts.Replies, DefaultLocale: "fr"}); err == nil {
+	if _, err := New(r.Knowledge(), Options{Replies: r.opts.Replies, DefaultLocale: "fr"}); err == nil {
 		t.Error("locale fr accepted")
 	}
-	if _, err := New(r.kb, Options{Replies: map[string]map[string]string{}, DefaultLocale: "en"}); err == nil {
+	if _, err := New(r.Knowledge(), Options{Replies: map[string]map[string]string{}, DefaultLocale: "en"}); err == nil {
 		t.Error("missing replies accepted")
 	}
-	if _, err := New(r.kb, Options{Replies: r.opts.Replies, DefaultLocale: "en", FeaturedFAQ: []string{"nope"}}); err == nil {
+	if _, err := New(r.Knowledge(), Options{Replies: r.opts.Replies, DefaultLocale: "en", FeaturedFAQ: []string{"nope"}}); err == nil {
 		t.Error("unknown featured entry accepted")
 	}
 	if _, err := New(nil, Options{}); err == nil {

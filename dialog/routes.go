@@ -67,7 +67,7 @@ func (c *Context) faqButton(e *knowledge.Entry) Button {
 
 func greet(c *Context) {
 	var buttons []Button
-	for _, id := range c.router.featured {
+	for _, id := range c.view.featured {
 		if e, ok := c.Knowledge().Entry(id); ok {
 			buttons = append(buttons, c.faqButton(e))
 		}
@@ -96,32 +96,22 @@ func answer(c *Context, m knowledge.Match) {
 	c.State.LastFAQ = m.Entry.ID
 }
 
-// clarifyFloor is the share of the answer threshold above which near misses
-// are offered as choices rather than dropped: a question that half-matches
-// two entries is better met with "did you mean" than with "sorry".
-const clarifyFloor = 0.6
-
 func answerFAQ(c *Context) {
 	c.Result.Query = c.Norm
-	kb := c.Knowledge()
-	if m, ok := kb.Answer(c.Text); ok {
-		answer(c, m)
-		return
-	}
-	if n := c.router.opts.Suggestions; n > 0 {
-		floor := kb.MinScore() * clarifyFloor
-		var buttons []Button
-		for _, m := range kb.Search(c.Text, n) {
-			if m.Score >= floor {
-				buttons = append(buttons, c.faqButton(m.Entry))
-			}
+	d := c.Knowledge().Decide(c.Text, c.router.opts.Suggestions)
+	c.Result.Nearest = d.Matches
+	switch d.Outcome {
+	case knowledge.OutcomeAnswer:
+		answer(c, d.Matches[0])
+	case knowledge.OutcomeClarify:
+		buttons := make([]Button, 0, len(d.Matches))
+		for _, m := range d.Matches {
+			buttons = append(buttons, c.faqButton(m.Entry))
 		}
-		if len(buttons) > 0 {
-			c.Say("clarify", buttons...)
-			c.Result.Outcome = OutcomeClarify
-			return
-		}
+		c.Say("clarify", buttons...)
+		c.Result.Outcome = OutcomeClarify
+	default:
+		c.Say("fallback", c.helpButton())
+		c.Result.Outcome = OutcomeUnanswered
 	}
-	c.Say("fallback", c.helpButton())
-	c.Result.Outcome = OutcomeUnanswered
 }

@@ -20,6 +20,10 @@ const (
 // analysis is the features of one text per field, reused across calls.
 type analysis struct {
 	feats [numFields][]string
+	// class is the classifier's feature vector, filled when the
+	// classifier is on.
+	class sparseVec
+	words []string // spare buffer for rewriting synonyms
 }
 
 // analyze fills a with the features of text: the words of seg.Cut, English
@@ -28,6 +32,7 @@ func (b *Base) analyze(text string, a *analysis) {
 	for f := range a.feats {
 		a.feats[f] = a.feats[f][:0]
 	}
+	a.class.reset()
 	norm := segment.Normalize(text)
 	if norm == "" {
 		return
@@ -41,12 +46,19 @@ func (b *Base) analyze(text string, a *analysis) {
 		}
 		a.feats[fieldWord] = append(a.feats[fieldWord], t)
 	}
+	if b.syn != nil {
+		a.words = b.syn.apply(a.feats[fieldWord], a.words[:0])
+		a.feats[fieldWord], a.words = a.words, a.feats[fieldWord]
+	}
 	if b.cfg.charWeight > 0 {
 		for i, r := range norm {
 			if r >= 0x2E80 && unicode.Is(unicode.Han, r) {
 				a.feats[fieldChar] = append(a.feats[fieldChar], norm[i:i+utf8.RuneLen(r)])
 			}
 		}
+	}
+	if b.cfg.classWeight > 0 {
+		classFeatures(a.feats[fieldWord], norm, &b.cfg.feats, &a.class)
 	}
 }
 

@@ -3,8 +3,8 @@ package knowledge
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/carebot/carebot/segment"
@@ -30,9 +30,12 @@ import (
 // phrasing deliberately taken out of it, and scores between MinScore·0.6
 // and MinScore still lead to "did you mean" suggestions in package dialog.
 const (
-	DefaultMinScore = 0.55
+	DefaultMinScore = 0.40
 	DefaultK1       = 1.2
 	DefaultB        = 0.75
+	// DefaultClarifyRatio sets ClarifyScore relative to MinScore: near
+	// misses are better met with "did you mean" than with "sorry".
+	DefaultClarifyRatio = 0.6
 )
 
 // Options tune retrieval. A zero field takes its default; to switch length
@@ -45,6 +48,15 @@ type Options struct {
 	K1 float64
 	// B is BM25's document-length normalisation in (0,1]; default DefaultB.
 	B float64
+	// ClarifyScore is the score from which an entry that is not answered is
+	// offered as a "did you mean" choice, in (0, MinScore]; default
+	// DefaultClarifyRatio·MinScore.
+	ClarifyScore float64
+	// Synonyms are groups of words or phrases that mean the same, such as
+	// {"退货", "退换货"} or {"refund", "money back"}; in questions and
+	// queries alike, every phrase of a group is rewritten to the group's
+	// first before matching. See LoadSynonyms and configs/synonyms.yaml.
+	Synonyms [][]string
 }
 
 // DefaultOptions returns the options NewBase uses for zero fields.
@@ -64,7 +76,13 @@ func (o Options) withDefaults() (Options, error) {
 	if o.B == 0 {
 		o.B = d.B
 	}
+	if o.ClarifyScore == 0 {
+		o.ClarifyScore = DefaultClarifyRatio * o.MinScore
+	}
 	var errs []error
+	if !(o.ClarifyScore > 0 && o.ClarifyScore <= o.MinScore) {
+		errs = append(errs, fmt.Errorf("clarify score %g is outside (0, min score %g]", o.ClarifyScore, o.MinScore))
+	}
 	if !(o.MinScore > 0 && o.MinScore <= 1) {
 		errs = append(errs, fmt.Errorf("min score %g is outside (0,1]", o.MinScore))
 	}
@@ -103,10 +121,22 @@ type scoring struct {
 	funcWeight float64 // idf multiplier for functionWords
 	charWeight float64 // weight of the Han character field; 0 disables it
 	stem       bool    // stem English words
+	// classWeight is the classifier probability's share of the score; 0
+	// disables the classifier.
+	classWeight float64
+	temperature float64 // divides the classifier's logits
+	coverageExp float64 // exponent of the query coverage scaling the score
+	feats       featWeights
+	train       trainParams
 }
 
 // defaultScoring is what NewBase uses.
-var defaultScoring = scoring{funcWeight: 0.5, charWeight: 0.3, stem: true}
+var defaultScoring = scoring{
+	funcWeight: 0.5, charWeight: 0.3, stem: true,
+	classWeight: 0.6, temperature: 1, coverageExp: 1,
+	feats: featWeights{word: 1, wordBigram: 0.7, hanChar: 0.5, hanBigram: 0.7, latinGram: 0.3, latinMin: 3, latinMax: 5},
+	train: trainParams{epochs: 4, minSteps: 20000, rate: 2, skip: 1e-3},
+}
 
 // Base is a searchable knowledge base. It is immutable after NewBase and
 // safe for concurrent use; callers must not modify the entries it returns.
@@ -123,6 +153,15 @@ type Base struct {
 
 	docs []doc            // one per distinct question of an entry
 	q    [numFields]*bm25 // per field; its documents are docs
+	// firstDoc is an entry's first document, -1 for none: the question
+	// shown when the classifier finds an entry whose questions share no
+	// word with the query.
+	firstDoc []int32
+	cls      *classifier // nil when disabled or nothing to learn
+	syn      *synonymMap // nil without synonyms
+	// exact maps the textKey of every indexed question to its entry (the
+	// first, when entries share a question).
+	exact map[uint64]int32
 	// featW scales features per field (function words down); kept as
 	// values so that Search does not build closures.
 	featW [numFields]func(string) float64
@@ -144,7 +183,9 @@ type scratch struct {
 	touched   []int32   // questions with a non-zero score
 	bestScore []float64 // best normalised score per entry, zero between searches
 	bestDoc   []int32
-	hitEntry  []int32 // entries with a non-zero score
+	hitEntry  []int32   // entries with a non-zero score
+	prob      []float64 // classifier probability per entry
+	logit     []float32 // classifier working memory
 }
 
 // NewBase indexes entries for search. It copies them, so the caller's
@@ -191,6 +232,16 @@ func newBase(seg *segment.Segmenter, entries []Entry, opts Options, cfg scoring,
 		b.byID[e.ID] = e
 	}
 	b.featW = [numFields]func(string) float64{fieldWord: b.funcScale, fieldChar: unitScale}
+	if len(opts.Synonyms) > 0 {
+		var a analysis
+		b.syn = newSynonymMap(opts.Synonyms, func(p string) []string {
+			b.analyze(p, &a)
+			return slices.Clone(a.feats[fieldWord])
+		})
+		// Questions analysed before synonyms were known are analysed
+		// again.
+		b.cache = nil
+	}
 	b.index()
 	b.cache = nil
 	b.scratch.New = func() any {
@@ -198,6 +249,8 @@ func newBase(seg *segment.Segmenter, entries []Entry, opts Options, cfg scoring,
 			docScore:  make([]float64, len(b.docs)),
 			bestScore: make([]float64, len(b.entries)),
 			bestDoc:   make([]int32, len(b.entries)),
+			prob:      make([]float64, len(b.entries)),
+			logit:     make([]float32, len(b.entries)),
 		}
 	}
 	return b, nil
@@ -270,13 +323,32 @@ func (b *Base) funcScale(feat string) float64 {
 // unitScale is the feature weight of fields without function words.
 func unitScale(string) float64 { return 1 }
 
+// textKey identifies a question by its features: two questions with the
+// same key are the same document, and a query with the key of a question
+// is that question.
+func textKey(a *analysis) uint64 {
+	h := hashSeed(0)
+	for f := range a.feats {
+		for _, t := range a.feats[f] {
+			h = hashString(h, t)
+			h = (h ^ 0xff) * fnvPrime
+		}
+		h = (h ^ 0xfe) * fnvPrime
+	}
+	return h
+}
+
 // index builds the documents and the indexes.
 func (b *Base) index() {
 	var qDocs [numFields][][]string
 	var qGroup []int32
+	var classX []sparseVec
 	var a analysis
+	b.firstDoc = make([]int32, len(b.entries))
+	b.exact = make(map[uint64]int32)
 	for ei, e := range b.entries {
-		seen := make(map[string]bool)
+		b.firstDoc[ei] = -1
+		seen := make(map[uint64]bool)
 		for _, l := range localeOrder(e.Questions) {
 			for _, q := range e.Questions[l] {
 				ap := b.cache[q]
@@ -287,21 +359,33 @@ func (b *Base) index() {
 				if len(ap.feats[fieldWord]) == 0 {
 					continue
 				}
-				key := strings.Join(ap.feats[fieldWord], "\x00") + "\x01" + strings.Join(ap.feats[fieldChar], "")
+				key := textKey(ap)
 				if seen[key] {
 					continue
 				}
 				seen[key] = true
+				if _, dup := b.exact[key]; !dup {
+					b.exact[key] = int32(ei)
+				}
 				for f := range qDocs {
 					qDocs[f] = append(qDocs[f], slices.Clone(ap.feats[f]))
 				}
+				if b.firstDoc[ei] < 0 {
+					b.firstDoc[ei] = int32(len(b.docs))
+				}
 				b.docs = append(b.docs, doc{entry: int32(ei), question: q})
 				qGroup = append(qGroup, int32(ei))
+				if b.cfg.classWeight > 0 {
+					classX = append(classX, slices.Clone(ap.class))
+				}
 			}
 		}
 	}
 	for f := range b.q {
 		b.q[f] = buildBM25(qDocs[f], qGroup, len(b.entries), b.opts.K1, b.opts.B, b.fieldWeight(f), b.featW[f])
+	}
+	if b.cfg.classWeight > 0 && len(b.entries) > 1 && len(classX) > 0 {
+		b.cls = trainClassifier(classX, qGroup, len(b.entries), b.cfg.train)
 	}
 }
 
@@ -331,14 +415,16 @@ func (b *Base) Search(query string, k int) []Match {
 	if len(s.a.feats[fieldWord]) == 0 {
 		return nil
 	}
+	exactEntry, isExact := b.exact[textKey(&s.a)]
 	for f := range s.a.feats {
 		// search walks runs of equal features to count them.
 		slices.Sort(s.a.feats[f])
 	}
 
-	selfQ := 0.0
+	classKnown := b.cls != nil && b.cls.predict(s.a.class, b.cfg.temperature, s.logit, s.prob)
+	selfQ, knownQ := 0.0, 0.0
 	for f, x := range b.q {
-		selfQ, s.touched = x.search(s.a.feats[f], b.featW[f], s.docScore, s.touched, selfQ)
+		selfQ, knownQ, s.touched = x.search(s.a.feats[f], b.featW[f], s.docScore, s.touched, selfQ, knownQ)
 	}
 	if len(s.touched) == 0 || selfQ <= 0 {
 		return nil
@@ -353,6 +439,13 @@ func (b *Base) Search(query string, k int) []Match {
 		case sc > s.bestScore[e] || sc == s.bestScore[e] && d < s.bestDoc[e]:
 			s.bestScore[e], s.bestDoc[e] = sc, d
 		}
+	}
+	if classKnown {
+		b.combine(s, knownQ/selfQ)
+	}
+	if isExact && s.bestScore[exactEntry] > 0 {
+		// The query is word for word one of the entry's questions.
+		s.bestScore[exactEntry] = max(s.bestScore[exactEntry], 1)
 	}
 
 	// Top k by insertion: k is a handful and hitEntry rarely long.
@@ -385,6 +478,32 @@ func (b *Base) Search(query string, k int) []Match {
 	}
 	return out
 }
+
+// combine mixes the classifier's probability into the BM25 score of every
+// entry, adding entries the classifier finds likely but whose questions
+// share no word with the query. The mix is then scaled by coverage, the
+// share of the query's weight that the knowledge base knows: softmax
+// spreads all probability over the entries even for "what is the capital
+// of France", where only "what is the" is known, and the classifier can
+// only vouch for the known part. Scaling every entry alike keeps the
+// ranking.
+func (b *Base) combine(s *scratch, coverage float64) {
+	lam := b.cfg.classWeight
+	for e, p := range s.prob {
+		if p >= minClassProb && s.bestScore[e] == 0 && b.firstDoc[e] >= 0 {
+			s.hitEntry = append(s.hitEntry, int32(e))
+			s.bestDoc[e] = b.firstDoc[e]
+		}
+	}
+	scale := math.Pow(coverage, b.cfg.coverageExp)
+	for _, e := range s.hitEntry {
+		s.bestScore[e] = scale * (lam*s.prob[e] + (1-lam)*s.bestScore[e])
+	}
+}
+
+// minClassProb is the classifier probability from which an entry without
+// a BM25 match is a candidate at all.
+const minClassProb = 0.01
 
 // putScratch zeroes what the search touched and returns s to the pool.
 func (b *Base) putScratch(s *scratch) {

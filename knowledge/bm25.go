@@ -106,8 +106,9 @@ func (x *bm25) tf(tf, length float64) float64 {
 // touched, and adds the query's score against itself to self, with unknown
 // features at the oov weight scaled by featWeight. feats must be sorted.
 // self accumulates across fields in the order acc does, so that a query
-// equal to a document gets a score of exactly 1.
-func (x *bm25) search(feats []string, featWeight func(string) float64, acc []float64, touched []int32, self float64) (float64, []int32) {
+// equal to a document gets a score of exactly 1; known accumulates the
+// part of self that comes from features some document contains.
+func (x *bm25) search(feats []string, featWeight func(string) float64, acc []float64, touched []int32, self, known float64) (float64, float64, []int32) {
 	qLen := float64(len(feats))
 	for i := 0; i < len(feats); {
 		j := i + 1
@@ -115,14 +116,15 @@ func (x *bm25) search(feats []string, featWeight func(string) float64, acc []flo
 			j++
 		}
 		w := x.tf(float64(j-i), qLen)
-		id, known := x.terms[feats[i]]
-		if !known {
+		id, ok := x.terms[feats[i]]
+		if !ok {
 			self += x.oov * featWeight(feats[i]) * w
 			i = j
 			continue
 		}
 		tw := x.weight[id]
 		self += tw * w
+		known += tw * w
 		for _, p := range x.post[id] {
 			if acc[p.doc] == 0 {
 				touched = append(touched, p.doc)
@@ -131,5 +133,5 @@ func (x *bm25) search(feats []string, featWeight func(string) float64, acc []flo
 		}
 		i = j
 	}
-	return self, touched
+	return self, known, touched
 }

@@ -26,17 +26,28 @@ type Unanswered struct {
 	Outcome string // "unanswered" or "clarify"
 	Channel string
 	Time    time.Time
+	// Nearest are the closest entries, best first.
+	Nearest []Match
+}
+
+// NearEntry is an entry close to an unanswered question.
+type NearEntry struct {
+	ID    string  `json:"id"`
+	Score float64 `json:"score"`
 }
 
 // UnansweredStat aggregates every time one question went unanswered.
 type UnansweredStat struct {
-	Query     string         `json:"query"`
-	Count     int            `json:"count"`
-	Outcomes  map[string]int `json:"outcomes"`
-	Locales   map[string]int `json:"locales"`
-	Examples  []string       `json:"examples"`
-	FirstSeen time.Time      `json:"first_seen"`
-	LastSeen  time.Time      `json:"last_seen"`
+	Query    string         `json:"query"`
+	Count    int            `json:"count"`
+	Outcomes map[string]int `json:"outcomes"`
+	Locales  map[string]int `json:"locales"`
+	Examples []string       `json:"examples"`
+	// Nearest are the entries closest to the question when it was last
+	// asked, best first: where a manager would most likely add it.
+	Nearest   []NearEntry `json:"nearest,omitempty"`
+	FirstSeen time.Time   `json:"first_seen"`
+	LastSeen  time.Time   `json:"last_seen"`
 }
 
 // RecordUnanswered adds q to its aggregate inside the caller's transaction,
@@ -59,6 +70,12 @@ func RecordUnanswered(tx store.Tx, q Unanswered) error {
 	}
 	st.Count++
 	st.LastSeen = q.Time
+	st.Nearest = st.Nearest[:0]
+	for _, m := range q.Nearest {
+		if m.Entry != nil && len(st.Nearest) < 3 {
+			st.Nearest = append(st.Nearest, NearEntry{ID: m.Entry.ID, Score: m.Score})
+		}
+	}
 	st.Outcomes[q.Outcome]++
 	if q.Locale != "" {
 		st.Locales[q.Locale]++

@@ -3,6 +3,7 @@
 //	carebot [serve]        run the bot (web chat, webhooks, API) — the default
 //	carebot chat           talk to the bot in the terminal
 //	carebot config check   validate and print the effective configuration
+//	carebot kb …           knowledge base tools (eval, unanswered, add-question, lint, import)
 //	carebot backup FILE    copy the database while the bot runs
 //	carebot health         check a running server's /readyz
 //	carebot version        print the version
@@ -30,6 +31,7 @@ func commands() []command {
 		{"serve", "run the bot: web chat, API, metrics (default)", runServe},
 		{"chat", "talk to the bot in this terminal, with the same engine and data", runChat},
 		{"config", "configuration tools: config check", runConfig},
+		{"kb", "knowledge base tools: eval, unanswered, add-question, lint, import", runKB},
 		{"backup", "write a consistent copy of the database to FILE, also while the bot runs", runBackup},
 		{"health", "check that a running server is ready (for container health checks)", runHealth},
 		{"version", "print the version", runVersion},

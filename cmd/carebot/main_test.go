@@ -182,6 +182,22 @@ func TestTrimpathBinaryServesBacksUpAndShutsDown(t *testing.T) {
 		t.Fatalf("backup too small: %v", st)
 	}
 
+	// Knowledge base tools reach the running server through its admin API.
+	ask(t, addr, "寄到火星要多少运费呀朋友", "zh-Hans")
+	cmd = exec.Command(bin, "kb", "unanswered", "--addr", addr, "--data", data)
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "寄到火星要多少运费呀朋友") {
+		t.Fatalf("kb unanswered via server: %v\n%s", err, out)
+	}
+	cmd = exec.Command(bin, "kb", "add-question", "--addr", addr, "--data", data, "shipping-fee", "寄到火星要多少运费呀朋友")
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "added") {
+		t.Fatalf("kb add-question via server: %v\n%s", err, out)
+	}
+	if got := ask(t, addr, "寄到火星要多少运费呀朋友", "zh-Hans"); !strings.Contains(got, "99") {
+		t.Errorf("added question not answered live: %q", got)
+	}
+
 	// SIGTERM shuts down gracefully with exit status 0.
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -60,7 +60,7 @@ func newLogger(cfg *configs.Config, w io.Writer) *slog.Logger {
 
 func runServe(args []string, _, stderr io.Writer) error {
 	fs := newFlags("serve", "[--config FILE] [--addr HOST:PORT] [--data DIR]",
-		"Runs the bot: the web chat at http://ADDR/, its API, /healthz, /readyz and /metrics.\nStops gracefully on SIGINT or SIGTERM.", stderr)
+		"Runs the bot: the web chat at http://ADDR/, its API, /healthz, /readyz and /metrics.\nStops gracefully on SIGINT or SIGTERM; SIGHUP reloads the knowledge base.", stderr)
 	var cf commonFlags
 	cf.register(fs, true)
 	if err := parse(fs, args); err != nil {
@@ -82,6 +82,21 @@ func runServe(args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer app.Close()
+	// SIGHUP reloads the knowledge base, the habit operators expect of a
+	// daemon; traffic goes on with the old one until the new one is built.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = app.ReloadKnowledge("SIGHUP")
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
@@ -99,4 +114,9 @@ func envVarsSet() map[string]string {
 		}
 	}
 	return out
+}
+
+// quietLogger logs only errors, to standard error, for one-shot commands.
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 }

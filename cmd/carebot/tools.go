@@ -156,34 +156,67 @@ func verifyBackup(path string) error {
 }
 
 func backupFromServer(addr, token, dataDir string, w io.Writer) (int64, error) {
-	if token == "" {
-		b, err := os.ReadFile(filepath.Join(dataDir, bot.AdminTokenFile))
-		if err != nil {
-			return 0, fmt.Errorf("the database is in use by a running carebot, and its admin token could not be read (set CAREBOT_ADMIN_TOKEN): %w", err)
-		}
-		token = strings.TrimSpace(string(b))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/v1/admin/backup", nil)
+	resp, err := adminDo(addr, token, dataDir, http.MethodGet, "/api/v1/admin/backup", nil, 30*time.Minute)
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("the database is in use, and the server at %s did not answer: %w", addr, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return 0, fmt.Errorf("server at %s refused the backup: %s %s", addr, resp.Status, strings.TrimSpace(string(body)))
-	}
 	n, err := io.Copy(w, resp.Body)
 	if err != nil {
 		return n, fmt.Errorf("download backup: %w", err)
 	}
 	return n, nil
+}
+
+// adminDo calls the admin API of the server that holds the database, with
+// the admin token from the configuration or the data directory. A non-2xx
+// answer is an error carrying the server's message.
+func adminDo(addr, token, dataDir, method, path string, body io.Reader, timeout time.Duration) (*http.Response, error) {
+	if token == "" {
+		b, err := os.ReadFile(filepath.Join(dataDir, bot.AdminTokenFile))
+		if err != nil {
+			return nil, fmt.Errorf("the database is in use by a running carebot, and its admin token could not be read (set CAREBOT_ADMIN_TOKEN): %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if host, port, ok := strings.Cut(addr, ":"); ok && (host == "" || host == "0.0.0.0") {
+		addr = "127.0.0.1:" + port
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, body)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("the database is in use, and the server at %s did not answer: %w", addr, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer cancel()
+		defer resp.Body.Close()
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return nil, fmt.Errorf("server at %s: %s %s", addr, resp.Status, strings.TrimSpace(string(msg)))
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases the request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 func runHealth(args []string, stdout, stderr io.Writer) error {
