@@ -40,9 +40,10 @@ func (a *App) buildKnowledge() (*knowledge.Base, error) {
 	if len(orphans) > 0 {
 		a.log.Warn("questions were added to entries that are no longer in the knowledge base", "entries", orphans)
 	}
-	opts := knowledge.DefaultOptions()
-	opts.MinScore = a.cfg.Knowledge.MinScore
-	opts.ClarifyScore = a.cfg.Knowledge.ClarifyScore
+	opts, err := KnowledgeOptions(a.cfg)
+	if err != nil {
+		return nil, err
+	}
 	kb, err := knowledge.NewBase(a.seg, entries, opts)
 	if err != nil {
 		return nil, fmt.Errorf("knowledge base: %w", err)
@@ -146,4 +147,32 @@ func fingerprint(dir string) string {
 	sort.Strings(lines)
 	sum := sha256.Sum256([]byte(strings.Join(lines, "\n")))
 	return string(sum[:])
+}
+
+// KnowledgeOptions turns the knowledge keys of cfg into index options,
+// reading the synonym list when synonyms are on.
+func KnowledgeOptions(cfg *configs.Config) (knowledge.Options, error) {
+	opts := knowledge.DefaultOptions()
+	opts.MinScore = cfg.Knowledge.MinScore
+	opts.ClarifyScore = cfg.Knowledge.ClarifyScore
+	opts.Margin = cfg.Knowledge.Margin
+	if opts.Margin == 0 {
+		opts.Margin = -1 // in the configuration, 0 means off
+	}
+	if !cfg.Knowledge.Synonyms {
+		return opts, nil
+	}
+	var err error
+	if cfg.Knowledge.SynonymsFile != "" {
+		opts.Synonyms, err = knowledge.LoadSynonyms(cfg.Knowledge.SynonymsFile)
+	} else {
+		var data []byte
+		if data, err = configs.FS.ReadFile(configs.SynonymsFile); err == nil {
+			opts.Synonyms, err = knowledge.ParseSynonyms(data, "embedded "+configs.SynonymsFile)
+		}
+	}
+	if err != nil {
+		return opts, fmt.Errorf("knowledge.synonyms_file: %w", err)
+	}
+	return opts, nil
 }

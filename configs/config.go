@@ -52,6 +52,9 @@ type Knowledge struct {
 	Dir           string   `yaml:"dir" env:"CAREBOT_KNOWLEDGE_DIR"`
 	MinScore      float64  `yaml:"min_score"`
 	ClarifyScore  float64  `yaml:"clarify_score"`
+	Margin        float64  `yaml:"margin"`
+	Synonyms      bool     `yaml:"synonyms"`
+	SynonymsFile  string   `yaml:"synonyms_file"`
 	Suggestions   int      `yaml:"suggestions"`
 	WatchInterval Duration `yaml:"watch_interval"`
 }
@@ -380,6 +383,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Knowledge.ClarifyScore <= 0 || c.Knowledge.ClarifyScore > c.Knowledge.MinScore {
 		bad("knowledge.clarify_score", "must be above 0 and at most knowledge.min_score (%g), got %g", c.Knowledge.MinScore, c.Knowledge.ClarifyScore)
+	}
+	if c.Knowledge.Margin < 0 || c.Knowledge.Margin >= 1 {
+		bad("knowledge.margin", "must be from 0 (off) to below 1, got %g", c.Knowledge.Margin)
+	}
+	if c.Knowledge.SynonymsFile != "" {
+		if _, err := os.Stat(c.Knowledge.SynonymsFile); err != nil {
+			bad("knowledge.synonyms_file", "%v", err)
+		}
 	}
 	if c.Knowledge.WatchInterval < 0 {
 		bad("knowledge.watch_interval", "must not be negative")

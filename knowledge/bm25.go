@@ -25,8 +25,9 @@ type bm25 struct {
 // the document again. w is a float64 so that a query equal to a question
 // sums exactly the products its self score does and scores exactly 1.
 type posting struct {
-	doc int32
-	w   float64
+	doc   int32
+	group int32 // the document's group, so that search can filter by it without a lookup
+	w     float64
 }
 
 // buildBM25 indexes docs, each a list of features. idf counts groups, not
@@ -64,7 +65,7 @@ func buildBM25(docs [][]string, group []int32, groups int, k1, b, fieldWeight fl
 				x.post = append(x.post, nil)
 			}
 			w := x.tf(float64(counts[t]), float64(len(d)))
-			x.post[id] = append(x.post[id], posting{doc: int32(di), w: w})
+			x.post[id] = append(x.post[id], posting{doc: int32(di), group: group[di], w: w})
 		}
 	}
 	n := float64(groups)
@@ -107,8 +108,9 @@ func (x *bm25) tf(tf, length float64) float64 {
 // features at the oov weight scaled by featWeight. feats must be sorted.
 // self accumulates across fields in the order acc does, so that a query
 // equal to a document gets a score of exactly 1; known accumulates the
-// part of self that comes from features some document contains.
-func (x *bm25) search(feats []string, featWeight func(string) float64, acc []float64, touched []int32, self, known float64) (float64, float64, []int32) {
+// part of self that comes from features some document contains. When
+// allow is not nil, only documents of groups it marks are scored.
+func (x *bm25) search(feats []string, featWeight func(string) float64, allow []bool, acc []float64, touched []int32, self, known float64) (float64, float64, []int32) {
 	qLen := float64(len(feats))
 	for i := 0; i < len(feats); {
 		j := i + 1
@@ -126,6 +128,9 @@ func (x *bm25) search(feats []string, featWeight func(string) float64, acc []flo
 		self += tw * w
 		known += tw * w
 		for _, p := range x.post[id] {
+			if allow != nil && !allow[p.group] {
+				continue
+			}
 			if acc[p.doc] == 0 {
 				touched = append(touched, p.doc)
 			}

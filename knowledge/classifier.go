@@ -25,7 +25,6 @@ type trainParams struct {
 	epochs   int
 	minSteps int
 	rate     float64 // initial learning rate, decaying linearly to rate/10
-	l2       float64 // weight decay per example, applied lazily
 	// skip is the probability below which a wrong class is not updated:
 	// its gradient is negligible, and skipping it makes training several
 	// times faster once the model is fitted.
@@ -37,24 +36,7 @@ type trainParams struct {
 // seed.
 func trainClassifier(x []sparseVec, y []int32, classes int, p trainParams) *classifier {
 	c := &classifier{classes: classes, rows: make(map[uint64]int32), bias: make([]float32, classes)}
-	// Features become rows; the examples are rewritten as row numbers so
-	// that training does no map lookups.
-	type rowFeat struct {
-		row int32
-		val float32
-	}
-	ex := make([][]rowFeat, len(x))
-	for i, v := range x {
-		ex[i] = make([]rowFeat, len(v))
-		for j, f := range v {
-			r, ok := c.rows[f.id]
-			if !ok {
-				r = int32(len(c.rows))
-				c.rows[f.id] = r
-			}
-			ex[i][j] = rowFeat{r, f.val}
-		}
-	}
+	ex := c.assignRows(x)
 	c.w = make([]float32, len(c.rows)*classes)
 	if len(x) == 0 || classes == 0 {
 		return c
@@ -101,6 +83,30 @@ func trainClassifier(x []sparseVec, y []int32, classes int, p trainParams) *clas
 		}
 	}
 	return c
+}
+
+// rowFeat is a feature of a training example as a row of w.
+type rowFeat struct {
+	row int32
+	val float32
+}
+
+// assignRows gives every feature of x a row of w and rewrites the
+// examples as row numbers, so that training does no map lookups.
+func (c *classifier) assignRows(x []sparseVec) [][]rowFeat {
+	ex := make([][]rowFeat, len(x))
+	for i, v := range x {
+		ex[i] = make([]rowFeat, len(v))
+		for j, f := range v {
+			r, ok := c.rows[f.id]
+			if !ok {
+				r = int32(len(c.rows))
+				c.rows[f.id] = r
+			}
+			ex[i][j] = rowFeat{r, f.val}
+		}
+	}
+	return ex
 }
 
 // addScaled adds a·x to z; z and x have the same length. It is the

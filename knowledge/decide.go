@@ -22,14 +22,24 @@ type Decision struct {
 	Matches []Match
 }
 
+// DefaultMargin is the lead over the runner-up an answer needs; see
+// Options.Margin and the measurements in docs/knowledge-base.md.
+const DefaultMargin = 0.1
+
 // Decide searches query and chooses the outcome: answer when the best
-// entry scores at least MinScore, clarify with up to suggestions entries
-// that score at least ClarifyScore, otherwise reject.
+// entry scores at least MinScore and leads the runner-up by Margin (or
+// suggestions are off), clarify with up to suggestions entries that score
+// at least ClarifyScore, otherwise reject.
 func (b *Base) Decide(query string, suggestions int) Decision {
 	k := max(suggestions, 3)
 	ms := b.Search(query, k)
 	if len(ms) > 0 && ms[0].Score >= b.opts.MinScore {
-		return Decision{Outcome: OutcomeAnswer, Matches: ms}
+		// "invoice" matches "how to get an invoice" and "invoice was wrong"
+		// nearly equally: guessing one of two is worse than asking.
+		close := suggestions > 1 && len(ms) > 1 && ms[0].Score-ms[1].Score < b.opts.Margin && ms[1].Score >= b.opts.ClarifyScore
+		if !close {
+			return Decision{Outcome: OutcomeAnswer, Matches: ms}
+		}
 	}
 	var close []Match
 	for _, m := range ms {

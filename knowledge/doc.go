@@ -1,9 +1,10 @@
 // Package knowledge owns carebot's FAQ knowledge base: the Entry type and
 // its YAML schema, loading and validating knowledge base files with errors
-// that point at file and line, and retrieval — a BM25 index over every
-// question of every entry, searched with a score normalised to [0,1] so
-// that one threshold (Options.MinScore) decides whether a customer's
-// question is answered.
+// that point at file and line, and retrieval — BM25 indexes over every
+// question and every entry, and a linear classifier trained on the
+// questions when a Base is built, combined into a score in [0,1] so that
+// one threshold (Options.MinScore) decides whether a customer's question
+// is answered.
 //
 // What it must not do:
 //   - segment or normalise text itself: tokens come from package segment,

@@ -64,6 +64,7 @@ func runKBEval(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	minScore := fs.Float64("min-score", 0, "answer threshold (default: the built-in default)")
 	clarify := fs.Float64("clarify-score", 0, "clarify threshold (default: the built-in default)")
+	margin := fs.Float64("margin", 0, "lead over the runner-up needed to answer (default: the built-in default; negative: off)")
 	dictDir := fs.String("jieba-dict", "", "jieba dictionary `directory` (default: searched)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -97,6 +98,7 @@ func runKBEval(args []string, stdout, stderr io.Writer) error {
 	if *clarify > 0 {
 		opts.ClarifyScore = *clarify
 	}
+	opts.Margin = *margin
 	res, _, err := knowledge.EvaluateCSV(seg, kb, tests, oos, opts)
 	if err != nil {
 		return err

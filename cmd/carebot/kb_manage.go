@@ -173,8 +173,10 @@ func runKBLint(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("jieba: %w", err)
 	}
-	opts := knowledge.DefaultOptions()
-	opts.MinScore, opts.ClarifyScore = cfg.Knowledge.MinScore, cfg.Knowledge.ClarifyScore
+	opts, err := bot.KnowledgeOptions(cfg)
+	if err != nil {
+		return err
+	}
 	kb, err := knowledge.NewBase(seg, entries, opts)
 	if err != nil {
 		return err
