@@ -206,6 +206,10 @@ func TestGreetingAndFallbackAndButtons(t *testing.T) {
 	if !strings.Contains(fallback[0].Text, "抱歉") {
 		t.Fatalf("out-of-domain question got %q", fallback[0].Text)
 	}
+	// The apology offers what the bot can do and the way to a person.
+	if b := fallback[0].Buttons; len(b) != 2 || b[0].Payload != "help" || b[1].Payload != "faq:contact-human" {
+		t.Fatalf("fallback buttons: %+v", b)
+	}
 }
 
 func TestRedeliveredMessageIsAnsweredOnce(t *testing.T) {

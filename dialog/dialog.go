@@ -141,6 +141,9 @@ type Router struct {
 type kbView struct {
 	kb       *knowledge.Base
 	featured []string
+	// human is the entry that tells customers how to reach a person
+	// (tagged "human"), offered when the bot cannot answer; nil if none.
+	human *knowledge.Entry
 }
 
 // New builds a Router with the standard routes over kb.
@@ -183,7 +186,14 @@ func (r *Router) SetKnowledge(kb *knowledge.Base) error {
 	if len(featured) > 4 {
 		featured = featured[:4]
 	}
-	r.kb.Store(&kbView{kb: kb, featured: featured})
+	view := &kbView{kb: kb, featured: featured}
+	for _, e := range kb.Entries() {
+		if slices.Contains(e.Tags, "human") {
+			view.human = e
+			break
+		}
+	}
+	r.kb.Store(view)
 	return nil
 }
 

@@ -111,7 +111,11 @@ func answerFAQ(c *Context) {
 		c.Say("clarify", buttons...)
 		c.Result.Outcome = OutcomeClarify
 	default:
-		c.Say("fallback", c.helpButton())
+		buttons := []Button{c.helpButton()}
+		if h := c.view.human; h != nil {
+			buttons = append(buttons, c.faqButton(h))
+		}
+		c.Say("fallback", buttons...)
 		c.Result.Outcome = OutcomeUnanswered
 	}
 }
