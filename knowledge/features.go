@@ -25,6 +25,11 @@ const (
 type featWeights struct {
 	word, wordBigram, hanChar, hanBigram, latinGram float64
 	latinMin, latinMax                              int // character n-gram lengths of Latin words; 0 disables
+	// hanFunc multiplies hanChar for a character that is a function word
+	// on its own (的, 吗, 么, 我, 是 …): such characters are in most
+	// Chinese questions and say little about which entry is meant. 0
+	// leaves them at hanChar.
+	hanFunc float64
 }
 
 // fnv64 constants: FNV-1a, fast and good enough for feature hashing.
@@ -59,9 +64,10 @@ func (v *sparseVec) add(id uint64, w float64) { *v = append(*v, feat{id, float32
 // classFeatures fills v with the classifier features of a text from its
 // analysed words (stemmed, synonyms applied) and its normalised form:
 // words, adjacent word pairs, Han characters and character pairs, and
-// character n-grams of Latin words. Repeated features are summed, and the
-// vector is scaled to unit length so that long and short questions weigh
-// the same in training.
+// character n-grams of Latin words; a Han character that is a function
+// word weighs fw.hanFunc times the others. Repeated features are summed,
+// and the vector is scaled to unit length so that long and short
+// questions weigh the same in training.
 func classFeatures(words []string, norm string, fw *featWeights, v *sparseVec) {
 	v.reset()
 	for i, w := range words {
@@ -84,7 +90,11 @@ func classFeatures(words []string, norm string, fw *featWeights, v *sparseVec) {
 			}
 			c := norm[i : i+utf8.RuneLen(r)]
 			if fw.hanChar > 0 {
-				v.add(hashString(hashSeed(kindHanChar), c), fw.hanChar)
+				w := fw.hanChar
+				if fw.hanFunc > 0 && functionWords[c] {
+					w *= fw.hanFunc
+				}
+				v.add(hashString(hashSeed(kindHanChar), c), w)
 			}
 			if prev != "" && fw.hanBigram > 0 {
 				v.add(hashString(hashString(hashSeed(kindHanBigram), prev), c), fw.hanBigram)

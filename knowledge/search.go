@@ -65,8 +65,10 @@ func (b *Base) Search(query string, k int) []Match {
 
 	classKnown := b.cls != nil && b.cls.predict(s.a.class, b.cfg.temperature, s.logit, s.prob)
 	selfE := 0.0
-	if b.ent != nil {
-		selfE, _, s.entTouch = b.ent.search(s.a.feats[fieldWord], b.funcScale, nil, s.entScore, s.entTouch, 0, 0)
+	for f, x := range b.ent {
+		if x != nil {
+			selfE, _, s.entTouch = x.search(s.a.feats[f], b.featW[f], nil, s.entScore, s.entTouch, selfE, 0)
+		}
 	}
 	allow := b.candidates(s, classKnown, selfE)
 	selfQ, knownQ := 0.0, 0.0

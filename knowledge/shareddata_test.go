@@ -44,11 +44,11 @@ func TestSharedDataEval(t *testing.T) {
 		big                bool // skipped under -race
 	}{
 		// Reached: 0.928, 0.781, 0.928 with 75% of out-of-scope rejected,
-		// and 0.350.
+		// and 0.368.
 		{"banking77", "banking77/kb.csv", "banking77/dev.csv", "", 0.915, 0, true},
 		{"banking77-kb10", "banking77/kb10.csv", "banking77/dev.csv", "", 0.765, 0, false},
 		{"clinc150", "clinc150/kb.csv", "clinc150/dev.csv", "clinc150/oos_dev.csv", 0.915, 0.72, true},
-		{"atec-zh", "atec-zh/kb.csv", "atec-zh/dev.csv", "", 0.335, 0, false},
+		{"atec-zh", "atec-zh/kb.csv", "atec-zh/dev.csv", "", 0.353, 0, false},
 	}
 	seg := sharedSeg(t)
 	for _, s := range sets {
