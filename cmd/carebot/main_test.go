@@ -198,6 +198,21 @@ func TestTrimpathBinaryServesBacksUpAndShutsDown(t *testing.T) {
 		t.Errorf("added question not answered live: %q", got)
 	}
 
+	// SIGHUP reloads the knowledge base while the server keeps serving.
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.stderr.String(), `reason=SIGHUP`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(p.stderr.String(), `reason=SIGHUP`) {
+		t.Fatalf("no reload after SIGHUP:\n%s", p.stderr.String())
+	}
+	if got := ask(t, addr, "寄到火星要多少运费呀朋友", "zh-Hans"); !strings.Contains(got, "99") {
+		t.Errorf("after SIGHUP reload: %q", got)
+	}
+
 	// SIGTERM shuts down gracefully with exit status 0.
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
