@@ -21,36 +21,57 @@ type LabeledQuestion struct {
 // ReadLabeledCSV reads "text,category" rows; the first row must be that
 // header. name is used in errors.
 func ReadLabeledCSV(r io.Reader, name string) ([]LabeledQuestion, error) {
+	var out []LabeledQuestion
+	err := readCSV(r, name, []string{"text", "category"}, func(line int, rec []string) error {
+		if rec[0] == "" || rec[1] == "" {
+			return fmt.Errorf("%s:%d: empty text or category", name, line)
+		}
+		out = append(out, LabeledQuestion{Text: rec[0], Category: rec[1]})
+		return nil
+	})
+	return out, err
+}
+
+// readCSV checks the header row, then calls row with each record's line
+// and trimmed fields; every record must have as many fields as the header.
+func readCSV(r io.Reader, name string, header []string, row func(line int, rec []string) error) error {
+	want := strings.Join(header, ",")
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
+	got, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: empty file, want a header text,category", name)
+		return fmt.Errorf("%s: empty file, want a header %s", name, want)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	if len(header) < 2 || strings.TrimPrefix(strings.TrimSpace(header[0]), "\ufeff") != "text" || strings.TrimSpace(header[1]) != "category" {
-		return nil, fmt.Errorf("%s:1: header is %q, want text,category", name, strings.Join(header, ","))
+	if len(got) > 0 {
+		got[0] = strings.TrimPrefix(got[0], "\ufeff") // a byte-order mark from spreadsheet exports
 	}
-	var out []LabeledQuestion
+	for i := range got {
+		got[i] = strings.TrimSpace(got[i])
+	}
+	if strings.Join(got, ",") != want {
+		return fmt.Errorf("%s:1: header is %q, want %s", name, strings.Join(got, ","), want)
+	}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return fmt.Errorf("%s: %w", name, err)
 		}
 		line, _ := cr.FieldPos(0)
-		if len(rec) != 2 {
-			return nil, fmt.Errorf("%s:%d: want 2 fields (text,category), got %d", name, line, len(rec))
+		if len(rec) != len(header) {
+			return fmt.Errorf("%s:%d: want %d fields (%s), got %d", name, line, len(header), want, len(rec))
 		}
-		text, cat := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
-		if text == "" || cat == "" {
-			return nil, fmt.Errorf("%s:%d: empty text or category", name, line)
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
 		}
-		out = append(out, LabeledQuestion{Text: text, Category: cat})
+		if err := row(line, rec); err != nil {
+			return err
+		}
 	}
 }
 
@@ -94,37 +115,22 @@ func EntriesFromLabeled(qs []LabeledQuestion) []Entry {
 // ReadAnswersCSV reads "category,locale,answer" rows (with that header)
 // into category → locale → answer.
 func ReadAnswersCSV(r io.Reader, name string) (map[string]map[string]string, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = 3
-	header, err := cr.Read()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w (want a header category,locale,answer)", name, err)
-	}
-	if strings.TrimPrefix(header[0], "\ufeff") != "category" || header[1] != "locale" || header[2] != "answer" {
-		return nil, fmt.Errorf("%s:1: header is %q, want category,locale,answer", name, strings.Join(header, ","))
-	}
 	out := map[string]map[string]string{}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		line, _ := cr.FieldPos(0)
-		cat, loc, ans := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1]), strings.TrimSpace(rec[2])
+	err := readCSV(r, name, []string{"category", "locale", "answer"}, func(line int, rec []string) error {
+		cat, loc, ans := rec[0], rec[1], rec[2]
 		if !isLocale(loc) {
-			return nil, fmt.Errorf("%s:%d: locale %q is not one of zh-Hans, zh-Hant, en", name, line, loc)
+			return fmt.Errorf("%s:%d: locale %q is not one of zh-Hans, zh-Hant, en", name, line, loc)
 		}
 		if cat == "" || ans == "" {
-			return nil, fmt.Errorf("%s:%d: empty category or answer", name, line)
+			return fmt.Errorf("%s:%d: empty category or answer", name, line)
 		}
 		if out[cat] == nil {
 			out[cat] = map[string]string{}
 		}
 		out[cat][loc] = ans
-	}
+		return nil
+	})
+	return out, err
 }
 
 // ImportEntries turns labelled questions and their answers into entries

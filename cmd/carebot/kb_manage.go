@@ -33,6 +33,28 @@ func withApp(cfg *configs.Config, local func(*bot.App) error, remote func() erro
 	return local(app)
 }
 
+// adminJSON sends in (if not nil) as JSON to the running server's admin
+// API and decodes its answer into out.
+func adminJSON(cfg *configs.Config, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(data)
+	}
+	resp, err := adminDo(cfg.Server.Addr, cfg.Admin.Token, cfg.Data.Dir, method, path, body, 30*time.Second)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("server answer: %w", err)
+	}
+	return nil
+}
+
 func runKBUnanswered(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("kb unanswered", "[--limit N] [--json] [--config FILE] [--data DIR] [--addr HOST:PORT]",
 		"Lists the questions the bot could not answer, most frequent first, with counts, when they\nwere asked and the nearest entries: the list of what to add to the knowledge base next.\nAdd one with 'carebot kb add-question ENTRY TEXT'.", stderr)
@@ -52,19 +74,12 @@ func runKBUnanswered(args []string, stdout, stderr io.Writer) error {
 		list, err = app.Unanswered(*limit)
 		return err
 	}, func() error {
-		resp, err := adminDo(cfg.Server.Addr, cfg.Admin.Token, cfg.Data.Dir, http.MethodGet, fmt.Sprintf("/api/v1/admin/kb/unanswered?limit=%d", *limit), nil, 30*time.Second)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
 		var body struct {
 			Unanswered []knowledge.UnansweredStat `json:"unanswered"`
 		}
-		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-			return fmt.Errorf("server answer: %w", err)
-		}
+		err := adminJSON(cfg, http.MethodGet, fmt.Sprintf("/api/v1/admin/kb/unanswered?limit=%d", *limit), nil, &body)
 		list = body.Unanswered
-		return nil
+		return err
 	})
 	if err != nil {
 		return err
@@ -117,21 +132,13 @@ func runKBAddQuestion(args []string, stdout, stderr io.Writer) error {
 		added, loc = ok, add.Locale
 		return err
 	}, func() error {
-		body, _ := json.Marshal(map[string]string{"entry": id, "text": text, "locale": *locale, "by": "cli"})
-		resp, err := adminDo(cfg.Server.Addr, cfg.Admin.Token, cfg.Data.Dir, http.MethodPost, "/api/v1/admin/kb/questions", bytes.NewReader(body), 30*time.Second)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
 		var out struct {
 			Added  bool   `json:"added"`
 			Locale string `json:"locale"`
 		}
-		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-			return fmt.Errorf("server answer: %w", err)
-		}
+		err := adminJSON(cfg, http.MethodPost, "/api/v1/admin/kb/questions", map[string]string{"entry": id, "text": text, "locale": *locale, "by": "cli"}, &out)
 		added, loc = out.Added, out.Locale
-		return nil
+		return err
 	})
 	if err != nil {
 		return err
