@@ -47,7 +47,12 @@ type EvalResult struct {
 // entry per category), measuring build time and the heap it holds, and
 // evaluates it with Evaluate.
 func EvaluateCSV(seg *segment.Segmenter, kb, tests, oos []LabeledQuestion, opts Options) (EvalResult, *Base, error) {
-	entries := EntriesFromLabeled(kb)
+	return EvaluateEntries(seg, EntriesFromLabeled(kb), tests, oos, opts)
+}
+
+// EvaluateEntries is EvaluateCSV for a knowledge base already made of
+// entries (a YAML knowledge base); test categories are entry ids.
+func EvaluateEntries(seg *segment.Segmenter, entries []Entry, tests, oos []LabeledQuestion, opts Options) (EvalResult, *Base, error) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
@@ -60,7 +65,11 @@ func EvaluateCSV(seg *segment.Segmenter, kb, tests, oos []LabeledQuestion, opts 
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	res := Evaluate(b, tests, oos)
-	res.KBSize = len(kb)
+	for _, e := range entries {
+		for _, qs := range e.Questions {
+			res.KBSize += len(qs)
+		}
+	}
 	res.BuildMs = float64(build.Microseconds()) / 1000
 	res.HeapMB = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
 	runtime.KeepAlive(b)

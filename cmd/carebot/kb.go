@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -57,8 +58,8 @@ func runKB(args []string, stdout, stderr io.Writer) error {
 
 func runKBEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("kb eval", "--kb KB.csv --test TEST.csv [--oos OOS.csv] [--json]",
-		"Builds an index from a text,category CSV (each category one entry), asks every test\nquestion and prints top-1, top-3 and MRR (ranking of entries, whatever the outcome),\nthe shares answered / clarified / rejected, the out-of-scope rejection rate (--oos),\np50/p99 query latency, index build time and heap size.", stderr)
-	kbPath := fs.String("kb", "", "knowledge base `CSV` (text,category)")
+		"Builds an index from a text,category CSV (each category one entry) or a YAML knowledge\nbase directory, asks every test\nquestion and prints top-1, top-3 and MRR (ranking of entries, whatever the outcome),\nthe shares answered / clarified / rejected, the out-of-scope rejection rate (--oos),\np50/p99 query latency, index build time and heap size.", stderr)
+	kbPath := fs.String("kb", "", "knowledge base: a `CSV` (text,category) or a directory of YAML files (categories of the tests are then entry ids)")
 	testPath := fs.String("test", "", "test questions `CSV` (text,category)")
 	oosPath := fs.String("oos", "", "out-of-scope questions `CSV` (text,category; category ignored)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
@@ -72,9 +73,18 @@ func runKBEval(args []string, stdout, stderr io.Writer) error {
 	if *kbPath == "" || *testPath == "" {
 		return fmt.Errorf("%w: --kb and --test are required", errUsage)
 	}
-	kb, err := knowledge.ReadLabeledCSVFile(*kbPath)
-	if err != nil {
-		return err
+	var entries []knowledge.Entry
+	if st, err := os.Stat(*kbPath); err == nil && st.IsDir() {
+		entries, err = knowledge.LoadDir(*kbPath)
+		if err != nil {
+			return err
+		}
+	} else {
+		kb, err := knowledge.ReadLabeledCSVFile(*kbPath)
+		if err != nil {
+			return err
+		}
+		entries = knowledge.EntriesFromLabeled(kb)
 	}
 	tests, err := knowledge.ReadLabeledCSVFile(*testPath)
 	if err != nil {
@@ -99,7 +109,7 @@ func runKBEval(args []string, stdout, stderr io.Writer) error {
 		opts.ClarifyScore = *clarify
 	}
 	opts.Margin = *margin
-	res, _, err := knowledge.EvaluateCSV(seg, kb, tests, oos, opts)
+	res, _, err := knowledge.EvaluateEntries(seg, entries, tests, oos, opts)
 	if err != nil {
 		return err
 	}

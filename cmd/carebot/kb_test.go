@@ -134,3 +134,20 @@ func TestKBAddQuestionAndUnansweredOffline(t *testing.T) {
 		t.Fatalf("one argument: exit %d", code)
 	}
 }
+
+func TestKBEvalOnAYAMLKnowledgeBase(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"test.csv": "text,category\n满多少钱可以包邮,shipping-fee\nhow do I track my parcel,order-tracking\n發票怎麼開,invoice\n",
+	})
+	code, out, errOut := runCLI(t, "kb", "eval", "--kb", "../../configs/kb", "--test", filepath.Join(dir, "test.csv"), "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res map[string]float64
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res["entries"] != 55 || res["kb_questions"] < 500 || res["top3"] != 1 {
+		t.Fatalf("demo knowledge base eval: %v", res)
+	}
+}
