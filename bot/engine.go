@@ -90,68 +90,10 @@ func (e *Engine) Dispatch(ctx context.Context, ev channels.Event) (DispatchResul
 		ev.Time = now
 	}
 	var res DispatchResult
-	var queued []uint64
 	err := e.store.Update(func(tx store.Tx) error {
-		res, queued = DispatchResult{}, nil
-		if ev.ID != "" {
-			seenKey := store.Key(ev.Channel, ev.ID)
-			if tx.Get(bucketSeen, seenKey) != nil {
-				res.Duplicate = true
-				return nil
-			}
-			if err := tx.Put(bucketSeen, seenKey, store.U64(uint64(now.UnixNano()))); err != nil {
-				return err
-			}
-			if err := tx.Put(bucketSeenByTime, append(store.U64(uint64(now.UnixNano())), seenKey...), nil); err != nil {
-				return err
-			}
-		}
-		convKey := store.Key(ev.Channel, ev.ChatID)
-		var conv Conversation
-		found, err := store.GetJSON(tx, bucketConvs, convKey, &conv)
-		if err != nil {
-			return fmt.Errorf("load conversation: %w", err)
-		}
-		if !found {
-			conv = Conversation{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Created: now}
-		}
-		result := e.router.Respond(conv.State, dialog.Turn{Text: ev.Text, Payload: ev.Payload, Locale: ev.Locale, Time: ev.Time})
-		conv.State = result.State
-		conv.Updated = now
-		if ev.UserID != "" {
-			conv.UserID = ev.UserID
-		}
-		in := LogEntry{Dir: "in", Text: clip(ev.Text), Payload: ev.Payload, Route: result.Route, Outcome: result.Outcome, EventID: ev.ID, Time: ev.Time}
-		if result.Match != nil {
-			in.FAQ, in.Score = result.Match.Entry.ID, result.Match.Score
-		}
-		if err := appendLog(tx, &conv, in); err != nil {
-			return err
-		}
-		if result.Outcome == dialog.OutcomeUnanswered || result.Outcome == dialog.OutcomeClarify {
-			if err := knowledge.RecordUnanswered(tx, knowledge.Unanswered{
-				Query: result.Query, Text: clip(ev.Text), Locale: result.State.Locale,
-				Outcome: string(result.Outcome), Channel: ev.Channel, Time: now, Nearest: result.Nearest,
-			}); err != nil {
-				return fmt.Errorf("record unanswered: %w", err)
-			}
-		}
-		for i, r := range result.Replies {
-			row := OutboxRow{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Text: r.Text, Buttons: toChannelButtons(r.Buttons), SendAt: now}
-			if i == 0 {
-				row.ReplyToken = ev.ReplyToken
-			}
-			id, err := e.outbox.Enqueue(tx, row)
-			if err != nil {
-				return err
-			}
-			queued = append(queued, id)
-			if err := appendLog(tx, &conv, LogEntry{Dir: "out", Text: clip(r.Text), Route: result.Route, OutboxID: id, Time: now}); err != nil {
-				return err
-			}
-		}
-		res.Route, res.Outcome, res.OutboxIDs = result.Route, result.Outcome, queued
-		return store.PutJSON(tx, bucketConvs, convKey, conv)
+		var err error
+		res, err = e.dispatchTx(tx, ev, now)
+		return err
 	})
 	if err != nil {
 		return DispatchResult{}, fmt.Errorf("dispatch %s event %q: %w", ev.Channel, ev.ID, err)
@@ -166,6 +108,73 @@ func (e *Engine) Dispatch(ctx context.Context, ev channels.Event) (DispatchResul
 	e.metrics.faq.WithLabelValues(string(res.Outcome)).Inc()
 	e.outbox.Wake()
 	return res, nil
+}
+
+// markSeen records ev's id and reports whether it had been seen before.
+func markSeen(tx store.Tx, ev channels.Event, now time.Time) (bool, error) {
+	if ev.ID == "" {
+		return false, nil
+	}
+	seenKey := store.Key(ev.Channel, ev.ID)
+	if tx.Get(bucketSeen, seenKey) != nil {
+		return true, nil
+	}
+	if err := tx.Put(bucketSeen, seenKey, store.U64(uint64(now.UnixNano()))); err != nil {
+		return false, err
+	}
+	return false, tx.Put(bucketSeenByTime, append(store.U64(uint64(now.UnixNano())), seenKey...), nil)
+}
+
+// dispatchTx is the transaction of Dispatch.
+func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (DispatchResult, error) {
+	if dup, err := markSeen(tx, ev, now); err != nil || dup {
+		return DispatchResult{Duplicate: dup}, err
+	}
+	convKey := store.Key(ev.Channel, ev.ChatID)
+	var conv Conversation
+	found, err := store.GetJSON(tx, bucketConvs, convKey, &conv)
+	if err != nil {
+		return DispatchResult{}, fmt.Errorf("load conversation: %w", err)
+	}
+	if !found {
+		conv = Conversation{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Created: now}
+	}
+	result := e.router.Respond(conv.State, dialog.Turn{Text: ev.Text, Payload: ev.Payload, Locale: ev.Locale, Time: ev.Time})
+	conv.State, conv.Updated = result.State, now
+	if ev.UserID != "" {
+		conv.UserID = ev.UserID
+	}
+	in := LogEntry{Dir: "in", Text: clip(ev.Text), Payload: ev.Payload, Route: result.Route, Outcome: result.Outcome, EventID: ev.ID, Time: ev.Time}
+	if result.Match != nil {
+		in.FAQ, in.Score = result.Match.Entry.ID, result.Match.Score
+	}
+	if err := appendLog(tx, &conv, in); err != nil {
+		return DispatchResult{}, err
+	}
+	if result.Outcome == dialog.OutcomeUnanswered || result.Outcome == dialog.OutcomeClarify {
+		if err := knowledge.RecordUnanswered(tx, knowledge.Unanswered{
+			Query: result.Query, Text: clip(ev.Text), Locale: result.State.Locale,
+			Outcome: string(result.Outcome), Channel: ev.Channel, Time: now, Nearest: result.Nearest,
+		}); err != nil {
+			return DispatchResult{}, fmt.Errorf("record unanswered: %w", err)
+		}
+	}
+	res := DispatchResult{Route: result.Route, Outcome: result.Outcome}
+	for i, r := range result.Replies {
+		row := OutboxRow{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Text: r.Text, Buttons: toChannelButtons(r.Buttons), SendAt: now}
+		if i == 0 {
+			row.ReplyToken = ev.ReplyToken
+		}
+		id, err := e.outbox.Enqueue(tx, row)
+		if err != nil {
+			return DispatchResult{}, err
+		}
+		res.OutboxIDs = append(res.OutboxIDs, id)
+		if err := appendLog(tx, &conv, LogEntry{Dir: "out", Text: clip(r.Text), Route: result.Route, OutboxID: id, Time: now}); err != nil {
+			return DispatchResult{}, err
+		}
+	}
+	return res, store.PutJSON(tx, bucketConvs, convKey, conv)
 }
 
 func appendLog(tx store.Tx, conv *Conversation, entry LogEntry) error {

@@ -75,47 +75,58 @@ func fail(w http.ResponseWriter, status int, field, format string, args ...any) 
 	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...), Field: field})
 }
 
-func (c *Channel) handlePost(w http.ResponseWriter, r *http.Request) {
+// badRequest is a client mistake: the status, the field at fault and the
+// message to return.
+type badRequest struct {
+	status int
+	field  string
+	msg    string
+}
+
+// decodePost reads and checks a POST body.
+func decodePost(w http.ResponseWriter, r *http.Request) (postRequest, *badRequest) {
+	var req postRequest
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		fail(w, http.StatusRequestEntityTooLarge, "", "request body is larger than %d bytes", MaxBody)
-		return
+		return req, &badRequest{http.StatusRequestEntityTooLarge, "", fmt.Sprintf("request body is larger than %d bytes", MaxBody)}
 	}
 	if err != nil {
-		fail(w, http.StatusBadRequest, "", "read request body: %v", err)
-		return
+		return req, &badRequest{http.StatusBadRequest, "", fmt.Sprintf("read request body: %v", err)}
 	}
-	var req postRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
-			fail(w, http.StatusBadRequest, typeErr.Field, "field %q must be a %s", typeErr.Field, typeErr.Type)
-			return
+			return req, &badRequest{http.StatusBadRequest, typeErr.Field, fmt.Sprintf("field %q must be a %s", typeErr.Field, typeErr.Type)}
 		}
-		fail(w, http.StatusBadRequest, "", "malformed JSON: %v", err)
-		return
+		return req, &badRequest{http.StatusBadRequest, "", fmt.Sprintf("malformed JSON: %v", err)}
+	}
+	bad := func(field, msg string) (postRequest, *badRequest) {
+		return req, &badRequest{http.StatusBadRequest, field, msg}
 	}
 	switch {
 	case req.Session == "":
-		fail(w, http.StatusBadRequest, "session", "field \"session\" is required")
-		return
+		return bad("session", `field "session" is required`)
 	case !validID(req.Session):
-		fail(w, http.StatusBadRequest, "session", "field \"session\" must be 8 to 64 letters, digits, '-' or '_'")
-		return
+		return bad("session", `field "session" must be 8 to 64 letters, digits, '-' or '_'`)
 	case req.ID != "" && !validID(req.ID):
-		fail(w, http.StatusBadRequest, "id", "field \"id\" must be 8 to 64 letters, digits, '-' or '_'")
-		return
+		return bad("id", `field "id" must be 8 to 64 letters, digits, '-' or '_'`)
 	case req.Text == nil && req.Payload == "":
-		fail(w, http.StatusBadRequest, "text", "field \"text\" (or \"payload\" for a button) is required")
-		return
+		return bad("text", `field "text" (or "payload" for a button) is required`)
 	case req.Locale != "" && !slices.Contains(locales, req.Locale):
-		fail(w, http.StatusBadRequest, "locale", "field \"locale\" must be one of %s", strings.Join(locales, ", "))
-		return
+		return bad("locale", `field "locale" must be one of `+strings.Join(locales, ", "))
 	case len(req.Payload) > 256:
-		fail(w, http.StatusBadRequest, "payload", "field \"payload\" is longer than 256 bytes")
+		return bad("payload", `field "payload" is longer than 256 bytes`)
+	}
+	return req, nil
+}
+
+func (c *Channel) handlePost(w http.ResponseWriter, r *http.Request) {
+	req, bad := decodePost(w, r)
+	if bad != nil {
+		writeJSON(w, bad.status, apiError{Error: bad.msg, Field: bad.field})
 		return
 	}
 	text := ""
