@@ -19,15 +19,9 @@ import (
 // embedded demo), adds the questions added at run time from the store, and
 // indexes them.
 func (a *App) buildKnowledge() (*knowledge.Base, error) {
-	var entries []knowledge.Entry
-	var err error
-	if a.cfg.Knowledge.Dir == "" {
-		entries, err = knowledge.LoadFS(configs.FS, configs.DefaultKnowledgeDir)
-	} else {
-		entries, err = knowledge.LoadDir(a.cfg.Knowledge.Dir)
-	}
+	entries, err := KnowledgeEntries(a.cfg.Knowledge.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("knowledge base: %w", err)
+		return nil, err
 	}
 	var adds map[string][]knowledge.Addition
 	if err := a.store.View(func(tx store.Tx) error {
@@ -49,6 +43,22 @@ func (a *App) buildKnowledge() (*knowledge.Base, error) {
 		return nil, fmt.Errorf("knowledge base: %w", err)
 	}
 	return kb, nil
+}
+
+// KnowledgeEntries loads the knowledge base files of dir, or the embedded
+// demo when dir is empty.
+func KnowledgeEntries(dir string) ([]knowledge.Entry, error) {
+	var entries []knowledge.Entry
+	var err error
+	if dir == "" {
+		entries, err = knowledge.LoadFS(configs.FS, configs.DefaultKnowledgeDir)
+	} else {
+		entries, err = knowledge.LoadDir(dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("knowledge base: %w", err)
+	}
+	return entries, nil
 }
 
 // ReloadKnowledge rebuilds the knowledge base and swaps it in for the

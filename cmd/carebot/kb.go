@@ -58,7 +58,7 @@ func runKB(args []string, stdout, stderr io.Writer) error {
 
 func runKBEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("kb eval", "--kb KB.csv --test TEST.csv [--oos OOS.csv] [--json]",
-		"Builds an index from a text,category CSV (each category one entry) or a YAML knowledge\nbase directory, asks every test\nquestion and prints top-1, top-3 and MRR (ranking of entries, whatever the outcome),\nthe shares answered / clarified / rejected, the out-of-scope rejection rate (--oos),\np50/p99 query latency, index build time and heap size.", stderr)
+		"Builds an index from a text,category CSV (each category one entry) or a YAML knowledge\nbase directory, asks every test question and prints top-1, top-3 and MRR (ranking of\nentries, whatever the outcome), the shares answered / clarified / rejected, the out-of-scope rejection rate (--oos),\np50/p99 query latency, index build time and heap size.", stderr)
 	kbPath := fs.String("kb", "", "knowledge base: a `CSV` (text,category) or a directory of YAML files (categories of the tests are then entry ids)")
 	testPath := fs.String("test", "", "test questions `CSV` (text,category)")
 	oosPath := fs.String("oos", "", "out-of-scope questions `CSV` (text,category; category ignored)")

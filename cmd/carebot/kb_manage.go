@@ -167,12 +167,7 @@ func runKBLint(args []string, stdout, stderr io.Writer) error {
 	if *dir == "" {
 		*dir = cfg.Knowledge.Dir
 	}
-	var entries []knowledge.Entry
-	if *dir == "" {
-		entries, err = knowledge.LoadFS(configs.FS, configs.DefaultKnowledgeDir)
-	} else {
-		entries, err = knowledge.LoadDir(*dir)
-	}
+	entries, err := bot.KnowledgeEntries(*dir)
 	if err != nil {
 		return err
 	}
