@@ -20,6 +20,7 @@ import (
 	"github.com/carebot/carebot/channels/webchat"
 	"github.com/carebot/carebot/configs"
 	"github.com/carebot/carebot/dialog"
+	"github.com/carebot/carebot/handoff"
 	"github.com/carebot/carebot/knowledge"
 	"github.com/carebot/carebot/segment"
 	"github.com/carebot/carebot/store"
@@ -47,6 +48,8 @@ type App struct {
 	webchat  *webchat.Channel
 	metrics  *Metrics
 	admin    string
+	auth     *handoff.Auth // console accounts, sessions, tokens (agents.go)
+	care     *Care
 
 	workersMu sync.Mutex
 	stopWork  context.CancelFunc
@@ -57,6 +60,8 @@ type appOptions struct {
 	log      *slog.Logger
 	now      func() time.Time
 	channels []channels.Channel
+	// compensate is the mild tier's compensation hook.
+	compensate Compensator
 }
 
 // Option customises New.
@@ -72,6 +77,10 @@ func WithClock(now func() time.Time) Option { return func(o *appOptions) { o.now
 func WithChannel(ch channels.Channel) Option {
 	return func(o *appOptions) { o.channels = append(o.channels, ch) }
 }
+
+// WithCompensation sets the hook that gives a small compensation (a coupon)
+// with a mild apology; without it the apology comes alone.
+func WithCompensation(fn Compensator) Option { return func(o *appOptions) { o.compensate = fn } }
 
 // New opens the database and builds every part from cfg. Close releases it.
 func New(cfg *configs.Config, opts ...Option) (*App, error) {
@@ -92,15 +101,29 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: o.log, now: o.now, store: st, seg: seg, registry: channels.NewRegistry()}
+	a.auth = newAuth(cfg, st, o.now, o.log)
 	kb, err := a.buildKnowledge()
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	scorer, err := NewEmotionScorer(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var rules *handoff.Rules
+	if cfg.Handoff.Enabled {
+		r := handoffRules(cfg.Handoff)
+		rules = &r
+	}
 	router, err := dialog.New(kb, dialog.Options{
 		Replies:       replies,
 		DefaultLocale: cfg.Dialog.DefaultLocale,
 		Suggestions:   cfg.Knowledge.Suggestions,
+		Emotion:       scorer,
+		Handoff:       rules,
+		WaitingNotice: cfg.Handoff.WaitingNotice.D(),
 	})
 	if err != nil {
 		st.Close()
@@ -121,7 +144,11 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		SendTimeout:  cfg.Outbox.SendTimeout.D(),
 		PollInterval: cfg.Outbox.PollInterval.D(),
 	}, o.now, o.log, a.metrics)
-	a.engine = &Engine{store: st, router: router, outbox: a.outbox, metrics: a.metrics, now: o.now, log: o.log, seenTTL: cfg.Data.SeenEventTTL.D()}
+	a.care = &Care{causes: cfg.Handoff.Causes, staff: cfg.Handoff.Staff, csat: cfg.Handoff.CSAT, router: router, outbox: a.outbox, hub: newTicketHub(), log: o.log, compensate: o.compensate}
+	if rules != nil {
+		a.care.rules = *rules
+	}
+	a.engine = &Engine{store: st, router: router, outbox: a.outbox, metrics: a.metrics, now: o.now, log: o.log, seenTTL: cfg.Data.SeenEventTTL.D(), care: a.care}
 	if cfg.Webchat.Enabled {
 		a.webchat = webchat.New(webJournal{st}, a.dispatchIDs, webchat.Options{ReplyWait: cfg.Webchat.ReplyWait.D(), Now: o.now})
 		if err := a.registry.Register(a.webchat); err != nil {
@@ -189,7 +216,8 @@ func (a *App) StartWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopWork, a.workDone = cancel, make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); a.escalator(ctx.Done()) }()
 	go func() { defer wg.Done(); a.outbox.Run(ctx) }()
 	go func() { defer wg.Done(); a.janitor(ctx) }()
 	go func() { defer wg.Done(); a.watchKnowledge(ctx) }()
@@ -244,6 +272,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if a.webchat != nil {
 		srv.RegisterOnShutdown(a.webchat.Close)
 	}
+	srv.RegisterOnShutdown(a.care.hub.close)
 	a.StartWorkers()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -272,5 +301,6 @@ func (a *App) Close() error {
 	if a.webchat != nil {
 		a.webchat.Close()
 	}
+	a.care.hub.close()
 	return a.store.Close()
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/carebot/carebot/channels"
 	"github.com/carebot/carebot/dialog"
+	"github.com/carebot/carebot/dialog/emotion"
 	"github.com/carebot/carebot/knowledge"
 	"github.com/carebot/carebot/store"
 )
@@ -30,6 +31,10 @@ type Conversation struct {
 	Created  time.Time    `json:"created"`
 	Updated  time.Time    `json:"updated"`
 	Messages uint64       `json:"messages"`
+	// Member and MemberTier identify the loyalty member behind the chat,
+	// empty until the loyalty programme knows them.
+	Member     string `json:"member,omitempty"`
+	MemberTier string `json:"member_tier,omitempty"`
 }
 
 // LogEntry is one line of a conversation's log: a customer message or a
@@ -45,7 +50,16 @@ type LogEntry struct {
 	Score    float64        `json:"score,omitempty"`
 	OutboxID uint64         `json:"outbox_id,omitempty"`
 	EventID  string         `json:"event_id,omitempty"`
-	Time     time.Time      `json:"time"`
+	// Emotion is the score of a customer message.
+	Emotion *emotion.Result `json:"emotion,omitempty"`
+	// Ticket is the ticket the message belongs to, if any.
+	Ticket uint64 `json:"ticket,omitempty"`
+	// Agent is the person who wrote an outgoing message.
+	Agent string `json:"agent,omitempty"`
+	// SendAt is when a scheduled message (a follow-up) goes out; zero for
+	// messages sent at once.
+	SendAt time.Time `json:"send_at,omitzero"`
+	Time   time.Time `json:"time"`
 }
 
 // DispatchResult says what Dispatch did with an event.
@@ -56,6 +70,11 @@ type DispatchResult struct {
 	OutboxIDs []uint64
 	Route     string
 	Outcome   dialog.Outcome
+	// Emotion is the message's score; Ticket the ticket it opened or
+	// belongs to (0 when none).
+	Emotion *emotion.Result
+	Ticket  uint64
+	handoff string
 }
 
 // Engine turns inbound events into stored state and queued replies.
@@ -67,6 +86,7 @@ type Engine struct {
 	now     func() time.Time
 	log     *slog.Logger
 	seenTTL time.Duration
+	care    *Care
 }
 
 // maxStoredText bounds the text kept in logs; a 1 MB paste is not history.
@@ -106,6 +126,12 @@ func (e *Engine) Dispatch(ctx context.Context, ev channels.Event) (DispatchResul
 	}
 	e.metrics.messagesIn.WithLabelValues(ev.Channel).Inc()
 	e.metrics.faq.WithLabelValues(string(res.Outcome)).Inc()
+	if res.Emotion != nil {
+		e.metrics.emotion.WithLabelValues(string(res.Emotion.Tier)).Inc()
+	}
+	if res.handoff != "" && res.handoff != dialog.HandoffMessage {
+		e.metrics.tickets.WithLabelValues(res.handoff).Inc()
+	}
 	e.outbox.Wake()
 	return res, nil
 }
@@ -139,12 +165,26 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 	if !found {
 		conv = Conversation{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Created: now}
 	}
-	result := e.router.Respond(conv.State, dialog.Turn{Text: ev.Text, Payload: ev.Payload, Locale: ev.Locale, Time: ev.Time})
+	result := e.router.Respond(conv.State, dialog.Turn{Text: ev.Text, Payload: ev.Payload, Locale: ev.Locale, Time: ev.Time, MemberTier: conv.MemberTier})
 	conv.State, conv.Updated = result.State, now
 	if ev.UserID != "" {
 		conv.UserID = ev.UserID
 	}
-	in := LogEntry{Dir: "in", Text: clip(ev.Text), Payload: ev.Payload, Route: result.Route, Outcome: result.Outcome, EventID: ev.ID, Time: ev.Time}
+	var ticket uint64
+	replies := result.Replies
+	if result.Handoff != nil && e.care != nil {
+		t, extra, err := e.care.applyTurn(tx, &conv, clip(ev.Text), &result, now)
+		if err != nil {
+			return DispatchResult{}, err
+		}
+		ticket, replies = t, append(replies, extra...)
+	}
+	if result.CSAT != nil && e.care != nil {
+		if err := e.care.recordCSAT(tx, &conv, result.CSAT, now); err != nil {
+			return DispatchResult{}, fmt.Errorf("record csat: %w", err)
+		}
+	}
+	in := LogEntry{Dir: "in", Text: clip(ev.Text), Payload: ev.Payload, Route: result.Route, Outcome: result.Outcome, EventID: ev.ID, Time: ev.Time, Emotion: result.Emotion, Ticket: ticket}
 	if result.Match != nil {
 		in.FAQ, in.Score = result.Match.Entry.ID, result.Match.Score
 	}
@@ -159,8 +199,11 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 			return DispatchResult{}, fmt.Errorf("record unanswered: %w", err)
 		}
 	}
-	res := DispatchResult{Route: result.Route, Outcome: result.Outcome}
-	for i, r := range result.Replies {
+	res := DispatchResult{Route: result.Route, Outcome: result.Outcome, Emotion: result.Emotion, Ticket: ticket}
+	if result.Handoff != nil && ticket != 0 {
+		res.handoff = result.Handoff.Kind
+	}
+	for i, r := range replies {
 		row := OutboxRow{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Text: r.Text, Buttons: toChannelButtons(r.Buttons), SendAt: now}
 		if i == 0 {
 			row.ReplyToken = ev.ReplyToken
@@ -170,7 +213,7 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 			return DispatchResult{}, err
 		}
 		res.OutboxIDs = append(res.OutboxIDs, id)
-		if err := appendLog(tx, &conv, LogEntry{Dir: "out", Text: clip(r.Text), Route: result.Route, OutboxID: id, Time: now}); err != nil {
+		if err := appendLog(tx, &conv, LogEntry{Dir: "out", Text: clip(r.Text), Route: result.Route, OutboxID: id, Ticket: ticket, Time: now}); err != nil {
 			return DispatchResult{}, err
 		}
 	}

@@ -15,6 +15,8 @@ type Metrics struct {
 	retries         *prometheus.CounterVec
 	deadLetters     *prometheus.CounterVec
 	faq             *prometheus.CounterVec
+	emotion         *prometheus.CounterVec
+	tickets         *prometheus.CounterVec
 }
 
 // newMetrics registers every series on a registry of its own (not the
@@ -46,8 +48,14 @@ func newMetrics(outboxDepth func() float64) *Metrics {
 		faq: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "carebot_faq_total", Help: "Turns by outcome: answered (FAQ hit), clarify, unanswered (miss), chat.",
 		}, []string{"outcome"}),
+		emotion: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebot_emotion_messages_total", Help: "Customer messages scored, by emotion tier (none, mild, moderate, severe).",
+		}, []string{"tier"}),
+		tickets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebot_handoff_tickets_total", Help: "Ticket changes made by the bot, by kind (open, raise, reopen, relapse).",
+		}, []string{"kind"}),
 	}
-	reg.MustRegister(m.messagesIn, m.messagesOut, m.duplicates, m.dispatchSeconds, m.retries, m.deadLetters, m.faq,
+	reg.MustRegister(m.emotion, m.tickets, m.messagesIn, m.messagesOut, m.duplicates, m.dispatchSeconds, m.retries, m.deadLetters, m.faq,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "carebot_outbox_depth", Help: "Outbound messages waiting for delivery (including scheduled ones).",
 		}, outboxDepth),
@@ -56,8 +64,11 @@ func newMetrics(outboxDepth func() float64) *Metrics {
 	)
 	// Show the outcome series at zero from the start, so a dashboard's
 	// hit rate is defined before the first message.
-	for _, o := range []string{"answered", "clarify", "unanswered", "chat"} {
+	for _, o := range []string{"answered", "clarify", "unanswered", "chat", "handoff"} {
 		m.faq.WithLabelValues(o)
+	}
+	for _, t := range []string{"none", "mild", "moderate", "severe"} {
+		m.emotion.WithLabelValues(t)
 	}
 	return m
 }

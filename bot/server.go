@@ -3,6 +3,7 @@ package bot
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/carebot/carebot/knowledge"
 	"log/slog"
@@ -40,6 +41,8 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/admin/kb/unanswered", a.requireAdmin(a.handleUnanswered))
 	mux.HandleFunc("POST /api/v1/admin/kb/questions", a.requireAdmin(a.handleAddQuestion))
 	mux.HandleFunc("POST /api/v1/admin/kb/reload", a.requireAdmin(a.handleReload))
+	a.ticketRoutes(mux)
+	a.agentRoutes(mux)
 	if a.webchat != nil {
 		mux.Handle("/api/v1/webchat/", a.webchat.Handler())
 	}
@@ -167,10 +170,7 @@ type addQuestionRequest struct {
 
 func (a *App) handleAddQuestion(w http.ResponseWriter, r *http.Request) {
 	var req addQuestionRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 16<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
+	if !decodeBody(w, r, &req) {
 		return
 	}
 	if req.Entry == "" || strings.TrimSpace(req.Text) == "" {
@@ -201,4 +201,25 @@ func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// maxAPIBody bounds the JSON body of API requests.
+const maxAPIBody = 64 << 10
+
+// decodeBody decodes r's JSON body into v, refusing unknown fields and
+// bodies over maxAPIBody. On failure it has written the error (400 or 413)
+// and returns false.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "request body is larger than 64 KiB")
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "malformed JSON: "+err.Error())
+		return false
+	}
+	return true
 }

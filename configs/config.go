@@ -25,6 +25,9 @@ type Config struct {
 	Outbox    Outbox    `yaml:"outbox"`
 	Webchat   Webchat   `yaml:"webchat"`
 	Admin     Admin     `yaml:"admin"`
+	Emotion   Emotion   `yaml:"emotion"`
+	Handoff   Handoff   `yaml:"handoff"`
+	Console   Console   `yaml:"console"`
 }
 
 // Server configures the HTTP server.
@@ -207,6 +210,17 @@ func checkNode(n *yaml.Node, t reflect.Type, path, source string, problems *[]er
 				continue
 			}
 			checkNode(v, f.Type, child, source, problems)
+		}
+	case t.Kind() == reflect.Slice:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			at(n, "want a list")
+			return
+		}
+		for i, item := range n.Content {
+			checkNode(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), source, problems)
 		}
 	case t.Kind() == reflect.String:
 		if n.Kind != yaml.ScalarNode {
@@ -414,6 +428,7 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "%q is not text or json", c.Log.Format)
 	}
+	errs = append(errs, c.Emotion.Validate(), c.Handoff.Validate(), c.Console.Validate())
 	return errors.Join(errs...)
 }
 
@@ -437,6 +452,17 @@ func maskSecrets(v reflect.Value) {
 		f, fv := t.Field(i), v.Field(i)
 		if f.Type.Kind() == reflect.Struct {
 			maskSecrets(fv)
+			continue
+		}
+		if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct && fv.Len() > 0 {
+			// The copy being masked shares its slices with the live config:
+			// mask a fresh copy of the elements, never the originals.
+			cp := reflect.MakeSlice(f.Type, fv.Len(), fv.Len())
+			reflect.Copy(cp, fv)
+			for j := 0; j < cp.Len(); j++ {
+				maskSecrets(cp.Index(j))
+			}
+			fv.Set(cp)
 			continue
 		}
 		if f.Tag.Get("secret") == "true" && fv.Kind() == reflect.String && fv.String() != "" {

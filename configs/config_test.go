@@ -74,6 +74,10 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{"invalid yaml", "server: [\n", []string{"yaml"}},
 		{"bad value", "dialog:\n  default_locale: fr\n", []string{"dialog.default_locale", `"fr"`}},
 		{"two problems", "server:\n  adr: x\nlog:\n  levle: debug\n", []string{"server.adr", "log.levle"}},
+		{"unknown key in a list item", "handoff:\n  staff:\n    - {channel: line, chatid: C1}\n", []string{":3:", `unknown key "handoff.staff[0].chatid"`, `did you mean "chat_id"`}},
+		{"list expected", "handoff:\n  causes: 物流慢\n", []string{":2:", "handoff.causes", "want a list"}},
+		{"bad follow-up", "handoff:\n  severe:\n    follow_ups: [24h, tomorrow]\n", []string{":3:", "handoff.severe.follow_ups[1]", "invalid duration"}},
+		{"bad queue", "handoff:\n  mild:\n    queue: boss\n", []string{"handoff.mild.queue", `"boss"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,5 +135,23 @@ func TestRepliesComplete(t *testing.T) {
 	if _, err := ParseReplies([]byte("greeting:\n  en: hi\nbogus:\n  en: x\n"), "x.yaml"); err == nil ||
 		!strings.Contains(err.Error(), `unknown reply key "bogus"`) || !strings.Contains(err.Error(), "greeting.zh-Hans: missing") {
 		t.Fatalf("incomplete replies: %v", err)
+	}
+}
+
+func TestMaskedHidesSecretsInListsWithoutChangingTheConfig(t *testing.T) {
+	hash := "$2a$10$abcdefghijklmnopqrstuuOj8bm0QW1o0nQ3m9x1aH8b5T8zq7Xq2"
+	cfg, err := Load(writeConfig(t, "console:\n  accounts:\n    - {name: lee, role: admin, password_hash: \""+hash+"\"}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.Masked()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), hash) || !strings.Contains(string(out), "password_hash: '***'") {
+		t.Errorf("account hash not masked:\n%s", out)
+	}
+	if cfg.Console.Accounts[0].PasswordHash != hash {
+		t.Errorf("masking changed the live config: %q", cfg.Console.Accounts[0].PasswordHash)
 	}
 }

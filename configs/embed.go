@@ -2,9 +2,10 @@ package configs
 
 import "embed"
 
-// FS holds the embedded default files: carebot.yaml and kb/*.yaml.
+// FS holds the embedded default files: carebot.yaml, replies.yaml,
+// synonyms.yaml, kb/*.yaml and the emotion lexicons emotion/*.yaml.
 //
-//go:embed carebot.yaml replies.yaml synonyms.yaml kb
+//go:embed carebot.yaml replies.yaml synonyms.yaml kb emotion
 var FS embed.FS
 
 // DefaultKnowledgeDir is the directory of the demo knowledge base in FS.
@@ -15,3 +16,6 @@ const RepliesFile = "replies.yaml"
 
 // SynonymsFile is the name of the default synonym list in FS.
 const SynonymsFile = "synonyms.yaml"
+
+// EmotionDir is the directory of the default emotion lexicons in FS.
+const EmotionDir = "emotion"

@@ -11,7 +11,9 @@ import (
 
 // ReplyKeys are the reply texts the dialog needs; each must exist in every
 // locale.
-var ReplyKeys = []string{"greeting", "help", "clarify", "fallback", "empty", "unknown_button", "button_help"}
+var ReplyKeys = []string{"greeting", "help", "clarify", "fallback", "empty", "unknown_button", "button_help",
+	"handoff_mild", "handoff_mild_followup", "handoff_moderate", "handoff_severe", "handoff_waiting", "handoff_joined", "handoff_resolved",
+	"csat_prompt", "csat_thanks", "followup", "staff_alert"}
 
 // Replies maps a reply key to its text per locale.
 type Replies map[string]map[string]string

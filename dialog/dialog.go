@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/carebot/carebot/dialog/emotion"
+	"github.com/carebot/carebot/handoff"
 	"github.com/carebot/carebot/knowledge"
 	"github.com/carebot/carebot/segment"
 )
@@ -26,6 +28,9 @@ type Turn struct {
 	// Locale is what the channel knows of the customer's locale, or "".
 	Locale string
 	Time   time.Time
+	// MemberTier is the customer's loyalty tier, "" when unknown; VIP tiers
+	// get a person sooner.
+	MemberTier string
 }
 
 // State is what the dialog remembers of a conversation between turns.
@@ -39,6 +44,10 @@ type State struct {
 	Unanswered int `json:"unanswered"`
 	// LastFAQ is the id of the entry answered last.
 	LastFAQ string `json:"last_faq,omitempty"`
+	// Emotion is the conversation's running emotion.
+	Emotion emotion.Conversation `json:"emotion"`
+	// Handoff is the conversation's ticket state.
+	Handoff HandoffState `json:"handoff"`
 }
 
 // Button is a quick reply attached to a Reply.
@@ -79,6 +88,13 @@ type Result struct {
 	// Nearest are the entries closest to an FAQ question, best first, for
 	// the unanswered log.
 	Nearest []knowledge.Match
+	// Emotion is the score of the customer's message, nil for buttons and
+	// when no scorer is configured.
+	Emotion *emotion.Result
+	// Handoff asks for a ticket change, nil when none.
+	Handoff *HandoffAction
+	// CSAT is a satisfaction rating the customer just gave.
+	CSAT *CSATAnswer
 }
 
 // Context is what a route sees and changes while handling a turn.
@@ -126,6 +142,13 @@ type Options struct {
 	// FeaturedFAQ lists entry ids offered as buttons with the greeting;
 	// empty picks entries tagged "popular".
 	FeaturedFAQ []string
+	// Emotion scores every customer message; nil scores nothing.
+	Emotion *emotion.Scorer
+	// Handoff are the rules that bring in people; nil never does.
+	Handoff *handoff.Rules
+	// WaitingNotice is the least time between two "a person will be with
+	// you" notes while people have the conversation.
+	WaitingNotice time.Duration
 }
 
 // Router routes turns through its table.
@@ -151,7 +174,11 @@ func New(kb *knowledge.Base, opts Options) (*Router, error) {
 	if !slices.Contains(Locales, opts.DefaultLocale) {
 		return nil, fmt.Errorf("dialog: default locale %q is not one of %s", opts.DefaultLocale, strings.Join(Locales, ", "))
 	}
-	for _, key := range []string{"greeting", "help", "clarify", "fallback", "empty", "unknown_button", "button_help"} {
+	keys := []string{"greeting", "help", "clarify", "fallback", "empty", "unknown_button", "button_help"}
+	if opts.Handoff != nil {
+		keys = append(keys, "handoff_mild", "handoff_mild_followup", "handoff_moderate", "handoff_severe", "handoff_waiting", "csat_thanks")
+	}
+	for _, key := range keys {
 		if opts.Replies[key][opts.DefaultLocale] == "" {
 			return nil, fmt.Errorf("dialog: reply %q has no %s text", key, opts.DefaultLocale)
 		}
@@ -240,12 +267,18 @@ func (r *Router) Respond(state State, turn Turn) Result {
 		router: r,
 		view:   r.kb.Load(),
 	}
-	for _, rt := range r.routes {
-		if rt.Match(ctx) {
-			ctx.Result.Route = rt.Name
-			rt.Handle(ctx)
-			break
+	handled, mild := r.careTurn(ctx)
+	if !handled {
+		for _, rt := range r.routes {
+			if rt.Match(ctx) {
+				ctx.Result.Route = rt.Name
+				rt.Handle(ctx)
+				break
+			}
 		}
+	}
+	if mild {
+		r.mildFollowUp(ctx)
 	}
 	if ctx.Result.Outcome == "" {
 		ctx.Result.Outcome = OutcomeChat
@@ -257,6 +290,17 @@ func (r *Router) Respond(state State, turn Turn) Result {
 	}
 	ctx.Result.State = state
 	return *ctx.Result
+}
+
+// mildFollowUp ends a mild turn: the apology came first, then the answer;
+// when the bot had no answer its "ask me in other words" is replaced by the
+// promise that a colleague follows up.
+func (r *Router) mildFollowUp(c *Context) {
+	if c.Result.Outcome == OutcomeUnanswered {
+		c.Result.Replies = c.Result.Replies[:1]
+	}
+	wait := HumanDuration(c.Result.Handoff.Decision.Action.SLA, c.Locale)
+	c.Reply(strings.ReplaceAll(r.text("handoff_mild_followup", c.Locale), "{wait}", wait))
 }
 
 // locale picks the reply locale: what the channel says, else what the text
@@ -299,6 +343,10 @@ func isMostlyLatinWords(text string) bool {
 	}
 	return words >= 2
 }
+
+// Text returns the reply text stored under key in locale ("" for the
+// default locale), for messages the bot sends outside a turn.
+func (r *Router) Text(key, locale string) string { return r.text(key, locale) }
 
 // text returns the reply text for key in locale, falling back through the
 // other locales so a missing translation never yields an empty message.

@@ -1,2 +1,4 @@
-// Package web holds the browser assets of carebot (the web chat page, later the agent and manager consoles), embedded so the binary needs no files.
+// Package web holds the browser assets of carebot, embedded so the binary
+// needs no files: the customer web chat (index.html, chat.js, chat.css) and
+// the agent console (console.html, console.js, console.css).
 package web

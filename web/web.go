@@ -23,9 +23,10 @@ func sub(fsys fs.FS, dir string) fs.FS {
 	return s
 }
 
-// Static returns the web chat page's files (index.html, chat.js, chat.css,
-// favicon.svg) rooted so that "index.html" is at the top, ready to be served
-// at "/" with http.FileServerFS.
+// Static returns the browser pages' files rooted so that "index.html" is
+// at the top, ready to be served at "/" with http.FileServerFS: the web chat
+// (index.html, chat.js, chat.css), the agent console (console.html,
+// console.js, console.css) and favicon.svg, which both use.
 func Static() fs.FS {
 	return static
 }

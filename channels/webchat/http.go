@@ -2,6 +2,7 @@ package webchat
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -147,7 +148,10 @@ func (c *Channel) handlePost(w http.ResponseWriter, r *http.Request) {
 	now := c.opts.Now()
 	key := "in:" + req.ID
 	if req.ID == "" {
-		key = fmt.Sprintf("in:%d", now.UnixNano())
+		// No client id: nothing can be deduplicated, so the key only has to
+		// be unique. Not the time: a coarse or injected clock repeats it and
+		// would turn a new message into a "retry" of the previous one.
+		key = "in:anon-" + rand.Text()
 	}
 	wake, unsubscribe := c.subscribe(req.Session)
 	defer unsubscribe()

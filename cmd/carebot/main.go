@@ -32,6 +32,8 @@ func commands() []command {
 		{"chat", "talk to the bot in this terminal, with the same engine and data", runChat},
 		{"config", "configuration tools: config check", runConfig},
 		{"kb", "knowledge base tools: eval, unanswered, add-question, lint, import", runKB},
+		{"emotion", "emotion scoring tools: eval, train, score", runEmotion},
+		{"agent", "agent console accounts: add, token, list, remove, hash", runAgent},
 		{"backup", "write a consistent copy of the database to FILE, also while the bot runs", runBackup},
 		{"health", "check that a running server is ready (for container health checks)", runHealth},
 		{"version", "print the version", runVersion},

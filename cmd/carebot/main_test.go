@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -127,9 +129,14 @@ func waitReady(t testing.TB, p *proc, addr string) time.Duration {
 	return 0
 }
 
+// askCount gives each ask its own conversation: asking one question again
+// in the same conversation is a sign of frustration the bot reacts to.
+var askCount atomic.Int64
+
 func ask(t *testing.T, addr, text, locale string) string {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"session": "cli-test-session", "text": text, "locale": locale})
+	session := fmt.Sprintf("cli-test-session-%d", askCount.Add(1))
+	body, _ := json.Marshal(map[string]string{"session": session, "text": text, "locale": locale})
 	resp, err := http.Post("http://"+addr+"/api/v1/webchat/messages", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
