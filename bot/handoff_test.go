@@ -527,3 +527,46 @@ func TestConsoleStreamsQueueChangesToWhoeverCanSeeThem(t *testing.T) {
 		t.Fatalf("alice got %s", ev)
 	}
 }
+
+func TestTwoAgentsClaimingAtOnceExactlyOneWins(t *testing.T) {
+	s := startCareServer(t)
+	var bobTok string
+	if err := s.app.Store().Update(func(tx store.Tx) error {
+		if _, err := handoff.AddAccount(tx, "bob", handoff.RoleAgent, "correct horse battery", s.clock.Now()); err != nil {
+			return err
+		}
+		var err error
+		bobTok, err = handoff.NewToken(tx, "bob", s.clock.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 5 {
+		session := fmt.Sprintf("session-claim-race-%d", round)
+		s.say(session, "质量太差了，我要投诉")
+		tk := s.ticketOf(session)
+		codes := make([]int, 2)
+		var wg sync.WaitGroup
+		for i, tok := range []string{s.agentTok, bobTok} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i] = s.api(tok, "POST", fmt.Sprintf("/api/v1/tickets/%d/claim", tk.ID), nil, nil)
+			}()
+		}
+		wg.Wait()
+		if !(codes[0] == 200 && codes[1] == 409 || codes[0] == 409 && codes[1] == 200) {
+			t.Fatalf("round %d: claim statuses %v, want one 200 and one 409", round, codes)
+		}
+		joined := 0
+		for _, text := range s.delivered(session) {
+			if strings.Contains(text, "接下来由我为您服务") {
+				joined++
+			}
+		}
+		s.waitDelivered(session, "接下来由我为您服务")
+		if joined > 1 {
+			t.Fatalf("round %d: the customer was told %d agents joined", round, joined)
+		}
+	}
+}
