@@ -15,8 +15,8 @@ const (
 	negatePositive   = 0.9  // 不满意: a negated praise word counts this much blame
 	negateNegative   = 0.3  // 不难吃: a negated blame word counts this much praise
 	softNegation     = 0.5  // 不太满意: a negator before a degree word softens
-	beforeContrast   = 0.3  // weight of what precedes 但是/but
-	afterContrast    = 1.5  // weight of what follows it
+	beforeContrast   = 0.3  // weight of what precedes 但是/but in its sentence
+	afterContrast    = 1.5  // weight of what follows it in its sentence
 	concessionWeight = 0.5  // weight of the clause holding 虽然/although
 	sarcasmFlip      = 1.2  // praise under sarcasm counts this much blame
 	exclaimBoost     = 0.2  // per run of !! or ?? on a negative message, up to three
@@ -53,42 +53,77 @@ type composer struct {
 	ms   []match
 	c    composed
 	sum  float64
-	// lastContrast indexes the contrast word that splits the message, or
-	// is -1; concessionClause is the clause holding 虽然/although, or -1.
-	lastContrast, concessionClause int
+	// concessionClause is the clause holding 虽然/although, or -1.
+	concessionClause int
 	// Pending modifiers of the next sentiment word, all in one clause.
 	negs, negUnit         int
 	degree                float64
 	degreeUnit            int
 	negBeforeDeg, degSeen bool
 	modClause             int
-	// marked says a sarcasm marker (呵呵) is present; anyPositive that
-	// there is praise for it to mock.
-	marked, anyPositive bool
+	// marked says a sarcasm marker (呵呵) is present; markedSentences has
+	// a bit for each sentence it reaches (its own and the next: 呵呵。说好
+	// 的包邮呢), mocked a bit for each praise cue in them, and grievance
+	// says a negative cue is in them too.
+	marked, grievance bool
+	markedSentences   uint64
+	mocked            uint32
+	// compared is the clause of the last 没有/没, which can begin a
+	// comparison (没有以前的好), or -1.
+	compared int
 	// quoted holds the cues of praise in quotes (“好”服务), judged once the
 	// whole message is known.
 	quoted  [4]struct{ cue, start int }
 	nQuoted int
 }
 
+// isContrast reports whether ms[i] is a contrast word that splits its
+// sentence: 但是 anywhere, 就是 only at the start of a clause.
+func (p *composer) isContrast(i int) bool {
+	m := p.ms[i]
+	return m.e.kind == kindContrast || m.e.kind == kindClauseContrast && m.clauseStart && i > 0
+}
+
+// prepare sets the weight each match gets from contrast words and finds
+// the sentences that sarcasm markers reach. A contrast raises what follows
+// it in its sentence and lowers what precedes it there (with two, what lies
+// between them precedes the second); a review of ten sentences with one
+// 但是 in the middle is not decided by that sentence alone.
+func (p *composer) prepare() {
+	ms := p.ms
+	prev := -1 // the previous contrast
+	for i := range ms {
+		ms[i].factor = 1
+		if ms[i].e.kind == kindSarcasm {
+			p.markedSentences |= sentenceBit(ms[i].sentence) | sentenceBit(ms[i].sentence+1)
+		}
+	}
+	for i := range ms {
+		if !p.isContrast(i) {
+			continue
+		}
+		s := ms[i].sentence
+		for j := i + 1; j < len(ms) && ms[j].sentence == s; j++ {
+			ms[j].factor = afterContrast
+		}
+		for j := i - 1; j > prev && ms[j].sentence == s; j-- {
+			ms[j].factor = beforeContrast
+		}
+		prev = i
+	}
+}
+
+func sentenceBit(s int) uint64 { return 1 << min(s, 63) }
+
 // compose combines the matches of one message into a value and cues.
 func compose(norm string, sc *scanned, caps int) composed {
-	p := composer{norm: norm, ms: sc.matches, lastContrast: -1, concessionClause: -1, modClause: -1}
+	p := composer{norm: norm, ms: sc.matches, concessionClause: -1, modClause: -1, compared: -1}
 	if n := len(p.ms); n > 0 {
 		// One allocation: a cue per match, punctuation and the model.
 		p.c.cues = make([]Cue, 0, min(n+2, maxCues))
 	}
 	p.reset()
-	for i, m := range p.ms {
-		switch m.e.kind {
-		case kindContrast:
-			p.lastContrast = i
-		case kindClauseContrast:
-			if m.clauseStart && i > 0 {
-				p.lastContrast = i
-			}
-		}
-	}
+	p.prepare()
 	for i := range p.ms {
 		p.step(i)
 	}
@@ -115,19 +150,15 @@ func (p *composer) step(i int) {
 		p.reset()
 		p.modClause = m.clause
 	}
-	factor := 1.0 // how much this clause weighs
-	if p.lastContrast >= 0 {
-		if i < p.lastContrast {
-			factor = beforeContrast
-		} else if i > p.lastContrast {
-			factor = afterContrast
-		}
-	}
+	factor := m.factor // how much this clause weighs
 	if m.clause == p.concessionClause {
 		factor = min(factor, concessionWeight)
 	}
 	switch e.kind {
 	case kindNegator:
+		if t := e.text; t == "没有" || t == "没" {
+			p.compared = m.clause
+		}
 		if p.negs > 0 && m.unit-p.negUnit > negateWindow {
 			p.negs = 0
 		}
@@ -137,7 +168,7 @@ func (p *composer) step(i int) {
 	case kindDegree:
 		p.addDegree(m)
 	case kindContrast, kindClauseContrast:
-		if i == p.lastContrast {
+		if p.isContrast(i) {
 			p.cue(m, "contrast", afterContrast)
 		}
 	case kindConcession:
@@ -168,6 +199,11 @@ func (p *composer) addDegree(m match) {
 func (p *composer) word(m match, factor float64) {
 	w, kind := m.e.weight, "word"
 	negated := p.negs > 0 && m.unit-p.negUnit <= negateWindow
+	if !negated && w > 0 && p.compared == m.clause && comparedTo(p.norm[:m.start]) {
+		// 没有以前的好, 没有实体店那么好: the praise goes to something
+		// else, further away than a negator reaches.
+		p.negs, negated = 1, true
+	}
 	soft := negated && p.negBeforeDeg
 	if p.degSeen && m.unit-p.degreeUnit <= negateWindow {
 		if soft {
@@ -194,9 +230,10 @@ func (p *composer) word(m match, factor float64) {
 		p.nQuoted++
 	case w < 0:
 		p.c.negatives++
+		p.aggrieve(m)
 	}
-	if w > 0 {
-		p.anyPositive = true
+	if w > 0 && kind != "negation" {
+		p.mock(m)
 	}
 	w *= factor
 	p.sum += w
@@ -218,6 +255,7 @@ func (p *composer) phrase(m match, factor float64) {
 			p.reset()
 			return
 		}
+		p.aggrieve(m)
 		switch e.kind {
 		case kindMild:
 			c.mild++
@@ -233,15 +271,15 @@ func (p *composer) phrase(m match, factor float64) {
 		w *= max(factor, 1) // a complaint is not softened by a contrast
 	case kindSarcasm:
 		p.marked = true
-		c.sarcastic = true
 	case kindEmoji:
 		if w <= angerEmoji {
 			c.anger++
 		}
 		if w < 0 {
 			c.negatives++
+			p.aggrieve(m)
 		} else if w > 0 {
-			p.anyPositive = true
+			p.mock(m)
 		}
 	}
 	p.sum += w
@@ -272,15 +310,34 @@ func (p *composer) mockQuoted() {
 	}
 }
 
-// mockMarked turns the praise of a message with a sarcasm marker (呵呵,
-// yeah right) into blame.
+// mock notes that the praise cue about to be added for m is mocked if a
+// sarcasm marker reaches its sentence.
+func (p *composer) mock(m match) {
+	if n := len(p.c.cues); n < maxCues && p.markedSentences&sentenceBit(m.sentence) != 0 {
+		p.mocked |= 1 << n
+	}
+}
+
+// aggrieve notes a negative cue; one where a sarcasm marker reaches makes
+// the marker sarcasm even without praise to mock (呵呵，说好的包邮呢).
+func (p *composer) aggrieve(m match) {
+	if p.markedSentences&sentenceBit(m.sentence) != 0 {
+		p.grievance = true
+	}
+}
+
+// mockMarked turns the praise near a sarcasm marker (呵呵, yeah right)
+// into blame. The marker reaches its sentence and the next: in a long
+// review, 呵呵 after a happy sentence is more often a laugh than a sneer,
+// and it must not turn the praise of the whole review.
 func (p *composer) mockMarked() {
-	if !p.marked || !p.anyPositive {
+	if !p.marked || p.mocked == 0 && !p.grievance {
 		return
 	}
+	p.c.sarcastic = true
 	for j := range p.c.cues {
 		q := &p.c.cues[j]
-		if q.Weight > 0 && (q.Kind == "word" || q.Kind == "degree" || q.Kind == "emoji") {
+		if p.mocked&(1<<j) != 0 && q.Weight > 0 && (q.Kind == "word" || q.Kind == "degree" || q.Kind == "emoji") {
 			p.flip(q)
 		}
 	}
@@ -303,6 +360,18 @@ func (p *composer) punctuate(sc *scanned, caps int) {
 		c.insist = true
 		c.addCue(Cue{Text: "??", Kind: "punctuation", Weight: insistWeight})
 	}
+}
+
+// comparedTo reports whether the text before a praise word ends the
+// standard of a comparison: 的 (没有以前的好) or 那么/这么 (没有实体店那么好).
+func comparedTo(before string) bool {
+	before = strings.TrimRight(before, " ")
+	for _, suf := range []string{"的", "那么", "这么", "那样", "这样"} {
+		if strings.HasSuffix(before, suf) {
+			return true
+		}
+	}
+	return false
 }
 
 // degreeHere reports whether the word ms[i], which doubles as a degree

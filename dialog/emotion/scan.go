@@ -17,6 +17,13 @@ type match struct {
 	// clauseStart says nothing but spaces separates it from the last one.
 	clause      int
 	clauseStart bool
+	// sentence counts the sentences before the match's (they end at
+	// 。.!?;… or a line break): contrast and sarcasm reach no further
+	// than their sentence, so that one 但是 or 呵呵 in a long review does
+	// not weigh the whole of it.
+	sentence int
+	// factor is the weight contrast words give the match (compose sets it).
+	factor float64
 }
 
 // scanned is what one pass over the normalised text finds.
@@ -40,10 +47,20 @@ func isClauseBreak(r rune) bool {
 	return false
 }
 
+// isSentenceEnd reports whether the clause break r ends a sentence.
+func isSentenceEnd(r rune) bool {
+	switch r {
+	case '.', ';', '\n', '。', '；', '…':
+		return true
+	}
+	return false
+}
+
 // scan finds lexicon entries in s by longest match, left to right. It
 // does not allocate beyond growing sc.matches.
 func (lex *Lexicon) scan(s string, sc *scanned) {
-	unit, clause := 0, 0
+	unit, clause, sentence := 0, 0, 0
+	endSentence := false // a sentence ended; the next content starts a new one
 	clauseStart := true
 	prevAlnum := false // the previous rune was an ASCII letter or digit
 	run, runLen := rune(0), 0
@@ -67,6 +84,7 @@ func (lex *Lexicon) scan(s string, sc *scanned) {
 				run = r
 			}
 			runLen++
+			endSentence = true
 			clause++
 			clauseStart = true
 			prevAlnum = false
@@ -77,7 +95,10 @@ func (lex *Lexicon) scan(s string, sc *scanned) {
 		alnum := isASCIIAlnum(r)
 		if !(alnum && prevAlnum) {
 			if m, ok := lex.matchAt(s, i); ok {
-				m.unit, m.clause, m.clauseStart = unit, clause, clauseStart
+				if endSentence {
+					sentence, endSentence = sentence+1, false
+				}
+				m.unit, m.clause, m.clauseStart, m.sentence = unit, clause, clauseStart, sentence
 				sc.matches = append(sc.matches, m)
 				unit++
 				clauseStart = false
@@ -92,16 +113,25 @@ func (lex *Lexicon) scan(s string, sc *scanned) {
 		case isClauseBreak(r):
 			clause++
 			clauseStart = true
+			if isSentenceEnd(r) {
+				endSentence = true
+			}
 		case alnum:
 			if !prevAlnum {
 				unit++
 			}
 			clauseStart = false
+			if endSentence {
+				sentence, endSentence = sentence+1, false
+			}
 		case r == '\'' || r == '’' || r == '"' || r == '“' || r == '”' || r == '「' || r == '」' || r == '『' || r == '』' || r == '‘':
 			// Quotes neither count nor break a clause.
 		default:
 			unit++
 			clauseStart = false
+			if endSentence {
+				sentence, endSentence = sentence+1, false
+			}
 		}
 		prevAlnum = alnum
 		i += size

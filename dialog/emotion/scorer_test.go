@@ -119,6 +119,13 @@ func TestScorePolarity(t *testing.T) {
 		{"neutral phrase hides 不好", "不好意思，请问几点发货", 0, ""},
 		{"快递 is not 快", "快递到了吗", 0, ""},
 		{"word boundary", "there is an issue with my order", -1, ""},
+		{"hehe before a grievance", "呵呵。说好的包邮呢", -1, "sarcasm"},
+		// A contrast reaches its own sentence, 呵呵 its own and the next.
+		{"contrast stays in its sentence", "质量很好，做工精细，很满意。客服回复有点慢，但是后来解决了。物流很快。", 1, "contrast"},
+		{"hehe as a laugh in a long review", "非常好用，很满意，已经推荐给朋友了。孩子也很喜欢。下次还来买，呵呵。", 1, ""},
+		{"comparison", "没有以前的好", -1, "negation"},
+		{"comparison with 那么", "没有实体店买的那么好用", -1, "negation"},
+		{"compound holding a negator", "无线连接很稳定", 1, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

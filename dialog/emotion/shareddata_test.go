@@ -40,6 +40,9 @@ func TestSharedDataEval(t *testing.T) {
 	}
 	waimai := readSharedReviews(t, dir, "waimai_10k.csv")
 	shopping := readSharedReviews(t, dir, "shopping_5cats.csv")
+	// The first 3,851 reviews are the books category, the domain furthest
+	// from the others (docs/emotion.md, leave-one-domain-out).
+	books := shopping[:3851]
 	lexOnly := newTestScorer(t, Options{})
 	for _, tt := range []struct {
 		name  string
@@ -47,10 +50,11 @@ func TestSharedDataEval(t *testing.T) {
 		test  []Example
 		floor float64
 	}{
-		// Reached 0.868 and 0.897 with the lexicon alone.
-		{"waimai lexicon", nil, waimai, 0.85},
-		{"shopping lexicon", nil, shopping, 0.88},
-		// Reached 0.873 and 0.895 with the default model weight, 0.4.
+		// Reached 0.871, 0.902 and 0.738 with the lexicon alone.
+		{"waimai lexicon", nil, waimai, 0.855},
+		{"shopping lexicon", nil, shopping, 0.885},
+		{"books lexicon", nil, books, 0.72},
+		// Reached 0.875 and 0.899 with the default model weight, 0.4.
 		{"waimai model from shopping", shopping, waimai, 0.86},
 		{"shopping model from waimai", waimai, shopping, 0.88},
 	} {
