@@ -22,6 +22,7 @@ import (
 	"github.com/carebot/carebot/dialog"
 	"github.com/carebot/carebot/handoff"
 	"github.com/carebot/carebot/knowledge"
+	"github.com/carebot/carebot/loyalty"
 	"github.com/carebot/carebot/segment"
 	"github.com/carebot/carebot/store"
 )
@@ -50,6 +51,9 @@ type App struct {
 	admin    string
 	auth     *handoff.Auth // console accounts, sessions, tokens (agents.go)
 	care     *Care
+	// loyalty is nil when loyalty.enabled is off.
+	loyalty     *loyalty.Program
+	loyaltyChat *loyaltyChat
 
 	workersMu sync.Mutex
 	stopWork  context.CancelFunc
@@ -124,6 +128,7 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		Emotion:       scorer,
 		Handoff:       rules,
 		WaitingNotice: cfg.Handoff.WaitingNotice.D(),
+		Loyalty:       cfg.Loyalty.Enabled,
 	})
 	if err != nil {
 		st.Close()
@@ -149,6 +154,20 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		a.care.rules = *rules
 	}
 	a.engine = &Engine{store: st, router: router, outbox: a.outbox, metrics: a.metrics, now: o.now, log: o.log, seenTTL: cfg.Data.SeenEventTTL.D(), care: a.care}
+	if cfg.Loyalty.Enabled {
+		prog, lopts, err := newLoyalty(cfg, st, o.now)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		a.loyalty = prog
+		a.loyaltyChat = &loyaltyChat{prog: prog, opts: lopts, router: router, now: o.now, welcome: cfg.Loyalty.WelcomeRight}
+		a.engine.loyalty = a.loyaltyChat
+		a.care.tierPriority = a.loyaltyChat.handoffPriority
+		if a.care.compensate == nil && cfg.Handoff.CompensationRight != "" {
+			a.care.compensate = a.loyaltyChat.compensator(cfg.Handoff.CompensationRight)
+		}
+	}
 	if cfg.Webchat.Enabled {
 		a.webchat = webchat.New(webJournal{st}, a.dispatchIDs, webchat.Options{ReplyWait: cfg.Webchat.ReplyWait.D(), Now: o.now})
 		if err := a.registry.Register(a.webchat); err != nil {

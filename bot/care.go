@@ -32,6 +32,8 @@ type Care struct {
 	hub        *ticketHub
 	log        *slog.Logger
 	compensate Compensator
+	// tierPriority is the queue priority a loyalty tier adds; nil adds none.
+	tierPriority func(tier string) int
 }
 
 // handoffRules builds the rules from configuration.
@@ -76,7 +78,7 @@ func (c *Care) applyTurn(tx store.Tx, conv *Conversation, text string, res *dial
 		t, err = handoff.Open(tx, handoff.OpenParams{
 			Decision: act.Decision, Trigger: clipNote(text), Cues: score.Cues, Emotion: score.Value,
 			Channel: conv.Channel, ChatID: conv.ChatID, UserID: conv.UserID, Member: conv.Member, MemberTier: conv.MemberTier,
-			Locale: conv.State.Locale, Intervention: intervention(act),
+			Locale: conv.State.Locale, Intervention: intervention(act), ExtraPriority: c.priorityOf(conv.MemberTier),
 		}, now)
 	case dialog.HandoffReopen:
 		t, err = handoff.Reopen(tx, act.Ticket, act.Decision, clipNote(text), score.Cues, now)
@@ -132,6 +134,13 @@ func (c *Care) applyTurn(tx store.Tx, conv *Conversation, text string, res *dial
 	}
 	c.hub.publish(tx, t, kind, before)
 	return t.ID, extra, nil
+}
+
+func (c *Care) priorityOf(tier string) int {
+	if c.tierPriority == nil || tier == "" {
+		return 0
+	}
+	return c.tierPriority(tier)
 }
 
 func intervention(act *dialog.HandoffAction) string {

@@ -248,6 +248,18 @@ func TestConsoleBrowser(t *testing.T) {
 	waitJS(console, t, "the reply in the console",
 		`Array.from(document.querySelectorAll('#messages li.from-agent .bubble')).some(b => b.textContent === `+jsString(reply)+`) && document.getElementById('reply').value === ''`, consoleDiag)
 
+	// A compensation coupon from the console reaches the customer, free of
+	// points.
+	if err := chromedp.Run(console,
+		chromedp.Click("#compensate", chromedp.ByID),
+		chromedp.WaitVisible("#compensate-right", chromedp.ByID),
+		chromedp.SetValue("#compensate-right", "sorry-10", chromedp.ByID),
+		chromedp.Click("#compensate-submit", chromedp.ByID),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitBubble(customer, t, "10元补偿券")
+
 	// The picture for the README: the conversation open, mid-case.
 	front(console, t)
 	var png []byte

@@ -87,6 +87,7 @@ type Engine struct {
 	log     *slog.Logger
 	seenTTL time.Duration
 	care    *Care
+	loyalty *loyaltyChat
 }
 
 // maxStoredText bounds the text kept in logs; a 1 MB paste is not history.
@@ -165,11 +166,16 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 	if !found {
 		conv = Conversation{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Created: now}
 	}
-	result := e.router.Respond(conv.State, dialog.Turn{Text: ev.Text, Payload: ev.Payload, Locale: ev.Locale, Time: ev.Time, MemberTier: conv.MemberTier})
-	conv.State, conv.Updated = result.State, now
 	if ev.UserID != "" {
 		conv.UserID = ev.UserID
 	}
+	if e.loyalty != nil {
+		if _, err := e.loyalty.identify(tx, &conv); err != nil {
+			return DispatchResult{}, err
+		}
+	}
+	result := e.router.Respond(conv.State, dialog.Turn{Text: ev.Text, Payload: ev.Payload, Locale: ev.Locale, Time: ev.Time, MemberTier: conv.MemberTier, Group: ev.Group})
+	conv.State, conv.Updated = result.State, now
 	var ticket uint64
 	replies := result.Replies
 	if result.Handoff != nil && e.care != nil {
@@ -182,6 +188,21 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 	if result.CSAT != nil && e.care != nil {
 		if err := e.care.recordCSAT(tx, &conv, result.CSAT, now); err != nil {
 			return DispatchResult{}, fmt.Errorf("record csat: %w", err)
+		}
+	}
+	var private []dialog.Reply
+	if result.Loyalty != nil && e.loyalty != nil {
+		rs, err := e.loyalty.chatTurn(tx, &conv, result.Loyalty, ev.Group)
+		if err != nil {
+			return DispatchResult{}, fmt.Errorf("loyalty %s: %w", result.Loyalty.Command, err)
+		}
+		if ev.Group {
+			// Points and coupons are never shown in a group: they go to the
+			// member's private chat, the group hears only that.
+			private = rs
+			replies = append(replies, dialog.Reply{Text: e.router.Text("loyalty_private_only", conv.State.Locale)})
+		} else {
+			replies = append(replies, rs...)
 		}
 	}
 	in := LogEntry{Dir: "in", Text: clip(ev.Text), Payload: ev.Payload, Route: result.Route, Outcome: result.Outcome, EventID: ev.ID, Time: ev.Time, Emotion: result.Emotion, Ticket: ticket}
@@ -216,6 +237,14 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 		if err := appendLog(tx, &conv, LogEntry{Dir: "out", Text: clip(r.Text), Route: result.Route, OutboxID: id, Ticket: ticket, Time: now}); err != nil {
 			return DispatchResult{}, err
 		}
+	}
+	for _, r := range private {
+		row := OutboxRow{Channel: ev.Channel, ChatID: ev.UserID, UserID: ev.UserID, Text: r.Text, Buttons: toChannelButtons(r.Buttons), SendAt: now}
+		id, err := e.outbox.Enqueue(tx, row)
+		if err != nil {
+			return DispatchResult{}, err
+		}
+		res.OutboxIDs = append(res.OutboxIDs, id)
 	}
 	return res, store.PutJSON(tx, bucketConvs, convKey, conv)
 }

@@ -43,6 +43,9 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/admin/kb/reload", a.requireAdmin(a.handleReload))
 	a.ticketRoutes(mux)
 	a.agentRoutes(mux)
+	if a.loyalty != nil {
+		a.loyaltyRoutes(mux)
+	}
 	if a.webchat != nil {
 		mux.Handle("/api/v1/webchat/", a.webchat.Handler())
 	}

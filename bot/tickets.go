@@ -28,6 +28,9 @@ type TicketView struct {
 	Suggestions []Suggestion `json:"suggestions"`
 	// Causes are the tags to pick from at resolution.
 	Causes []string `json:"causes"`
+	// Compensations are the coupons an agent may give (empty when the
+	// loyalty programme is off).
+	Compensations []CompensationRight `json:"compensations"`
 }
 
 // MemberProfile is what the console shows of a customer.
@@ -66,7 +69,7 @@ func (a *App) Tickets(who handoff.Account, f handoff.Filter) ([]*handoff.Ticket,
 // Ticket returns a ticket with its conversation, member, history and reply
 // suggestions.
 func (a *App) Ticket(who handoff.Account, id uint64) (*TicketView, error) {
-	v := &TicketView{Causes: a.cfg.Handoff.Causes, History: []*handoff.Ticket{}}
+	v := &TicketView{Causes: a.cfg.Handoff.Causes, History: []*handoff.Ticket{}, Compensations: a.compensationRights()}
 	if v.Causes == nil {
 		v.Causes = []string{}
 	}

@@ -21,6 +21,7 @@ import (
 //	POST /api/v1/tickets/{id}/messages    {"text": "..."}
 //	POST /api/v1/tickets/{id}/transfer    {"note": "..."}
 //	POST /api/v1/tickets/{id}/resolve     {"cause": "...", "note": "..."}
+//	POST /api/v1/tickets/{id}/compensate  {"right": "sorry-10"}  a coupon, free of points
 func (a *App) ticketRoutes(mux *http.ServeMux) {
 	agent := func(h func(http.ResponseWriter, *http.Request, handoff.Account)) http.HandlerFunc {
 		return a.auth.Require(handoff.RoleAgent, h)
@@ -38,6 +39,9 @@ func (a *App) ticketRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/tickets/{id}/transfer", agent(a.handleTicketAction(func(who handoff.Account, id uint64, req ticketRequest) (*handoff.Ticket, error) {
 		return a.TransferTicket(who, id, req.Note)
 	})))
+	mux.HandleFunc("POST /api/v1/tickets/{id}/compensate", agent(a.handleTicketAction(func(who handoff.Account, id uint64, req ticketRequest) (*handoff.Ticket, error) {
+		return a.CompensateTicket(who, id, req.Right)
+	})))
 	mux.HandleFunc("POST /api/v1/tickets/{id}/resolve", agent(a.handleTicketAction(func(who handoff.Account, id uint64, req ticketRequest) (*handoff.Ticket, error) {
 		return a.ResolveTicket(who, id, req.Cause, req.Note)
 	})))
@@ -47,6 +51,7 @@ type ticketRequest struct {
 	Text  string `json:"text"`
 	Note  string `json:"note"`
 	Cause string `json:"cause"`
+	Right string `json:"right"`
 }
 
 func (a *App) handleTickets(w http.ResponseWriter, r *http.Request, who handoff.Account) {

@@ -38,6 +38,10 @@ type Event struct {
 	Time time.Time
 	// ReplyToken is a short-lived token some platforms give for a free reply.
 	ReplyToken string
+	// Group is true when the message was written in a group chat (ChatID is
+	// the group, UserID the member who wrote); private data such as points
+	// is then sent to the user's private chat instead.
+	Group bool
 }
 
 // Outbound is one message the outbox delivers through a channel.

@@ -28,6 +28,7 @@ type Config struct {
 	Emotion   Emotion   `yaml:"emotion"`
 	Handoff   Handoff   `yaml:"handoff"`
 	Console   Console   `yaml:"console"`
+	Loyalty   Loyalty   `yaml:"loyalty"`
 }
 
 // Server configures the HTTP server.
@@ -428,7 +429,7 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "%q is not text or json", c.Log.Format)
 	}
-	errs = append(errs, c.Emotion.Validate(), c.Handoff.Validate(), c.Console.Validate())
+	errs = append(errs, c.Emotion.Validate(), c.Handoff.Validate(), c.Console.Validate(), c.Loyalty.Validate())
 	return errors.Join(errs...)
 }
 

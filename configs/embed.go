@@ -5,7 +5,7 @@ import "embed"
 // FS holds the embedded default files: carebot.yaml, replies.yaml,
 // synonyms.yaml, kb/*.yaml and the emotion lexicons emotion/*.yaml.
 //
-//go:embed carebot.yaml replies.yaml synonyms.yaml kb emotion
+//go:embed carebot.yaml replies.yaml synonyms.yaml rewards.yaml kb emotion
 var FS embed.FS
 
 // DefaultKnowledgeDir is the directory of the demo knowledge base in FS.
@@ -19,3 +19,6 @@ const SynonymsFile = "synonyms.yaml"
 
 // EmotionDir is the directory of the default emotion lexicons in FS.
 const EmotionDir = "emotion"
+
+// RewardsFile is the default rewards catalogue (权益) in FS.
+const RewardsFile = "rewards.yaml"

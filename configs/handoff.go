@@ -40,6 +40,10 @@ type Handoff struct {
 	WaitingNotice Duration `yaml:"waiting_notice"`
 	// CSAT asks the customer for a 1–5 rating after a resolution.
 	CSAT bool `yaml:"csat"`
+	// CompensationRight is the catalogue right (a coupon) given with a mild
+	// apology when the tier has compensate on and the loyalty programme
+	// runs; empty gives none.
+	CompensationRight string `yaml:"compensation_right"`
 	// Staff lists chats (on any channel) told about supervisor alerts and
 	// missed SLAs, e.g. a LINE group of supervisors.
 	Staff []StaffChat `yaml:"staff"`

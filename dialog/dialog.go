@@ -31,6 +31,9 @@ type Turn struct {
 	// MemberTier is the customer's loyalty tier, "" when unknown; VIP tiers
 	// get a person sooner.
 	MemberTier string
+	// Group is true when the message was written in a group chat, where
+	// points and coupons are never shown.
+	Group bool
 }
 
 // State is what the dialog remembers of a conversation between turns.
@@ -48,6 +51,8 @@ type State struct {
 	Emotion emotion.Conversation `json:"emotion"`
 	// Handoff is the conversation's ticket state.
 	Handoff HandoffState `json:"handoff"`
+	// Join is the progress of the 注册会员 conversation.
+	Join JoinState `json:"join,omitzero"`
 }
 
 // Button is a quick reply attached to a Reply.
@@ -95,6 +100,8 @@ type Result struct {
 	Handoff *HandoffAction
 	// CSAT is a satisfaction rating the customer just gave.
 	CSAT *CSATAnswer
+	// Loyalty asks for a loyalty command, nil when none.
+	Loyalty *LoyaltyAction
 }
 
 // Context is what a route sees and changes while handling a turn.
@@ -149,6 +156,8 @@ type Options struct {
 	// WaitingNotice is the least time between two "a person will be with
 	// you" notes while people have the conversation.
 	WaitingNotice time.Duration
+	// Loyalty turns on the loyalty commands (积分, 签到, 权益 …).
+	Loyalty bool
 }
 
 // Router routes turns through its table.
@@ -175,6 +184,9 @@ func New(kb *knowledge.Base, opts Options) (*Router, error) {
 		return nil, fmt.Errorf("dialog: default locale %q is not one of %s", opts.DefaultLocale, strings.Join(Locales, ", "))
 	}
 	keys := []string{"greeting", "help", "clarify", "fallback", "empty", "unknown_button", "button_help"}
+	if opts.Loyalty {
+		keys = append(keys, "loyalty_join_name", "loyalty_join_name_bad", "loyalty_join_birthday", "loyalty_join_birthday_bad", "loyalty_join_consent", "loyalty_join_cancelled", "button_yes", "button_no")
+	}
 	if opts.Handoff != nil {
 		keys = append(keys, "handoff_mild", "handoff_mild_followup", "handoff_moderate", "handoff_severe", "handoff_waiting", "csat_thanks")
 	}
@@ -268,6 +280,9 @@ func (r *Router) Respond(state State, turn Turn) Result {
 		view:   r.kb.Load(),
 	}
 	handled, mild := r.careTurn(ctx)
+	if !handled && !mild {
+		handled = r.loyaltyTurn(ctx)
+	}
 	if !handled {
 		for _, rt := range r.routes {
 			if rt.Match(ctx) {

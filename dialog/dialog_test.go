@@ -41,7 +41,7 @@ entries:
       en: Choose an invoice at checkout.
 `
 
-func newRouter(t *testing.T) *Router {
+func newRouter(t *testing.T, tune ...func(*Options)) *Router {
 	t.Helper()
 	seg, err := segment.Shared("")
 	if err != nil {
@@ -59,7 +59,11 @@ func newRouter(t *testing.T) *Router {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(kb, Options{Replies: replies, DefaultLocale: "zh-Hans", Suggestions: 3})
+	opts := Options{Replies: replies, DefaultLocale: "zh-Hans", Suggestions: 3}
+	for _, f := range tune {
+		f(&opts)
+	}
+	r, err := New(kb, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,8 +95,12 @@ func (r *Router) careTurn(c *Context) (handled, mild bool) {
 		c.Say("csat_thanks")
 		return true, false
 	}
+	// A loyalty command (积分, 签到 …) or an answer in the join
+	// conversation carries no emotion, and typing 签到 again tomorrow is
+	// not a repeated question.
+	command := r.opts.Loyalty && (c.State.Join.Step != "" || loyaltyCommand(c) != nil)
 	var score emotion.Result
-	if r.opts.Emotion != nil && c.Turn.Payload == "" && c.Text != "" {
+	if r.opts.Emotion != nil && c.Turn.Payload == "" && c.Text != "" && !command {
 		score = r.opts.Emotion.Observe(&c.State.Emotion, c.Text, c.Turn.Time)
 		c.Result.Emotion = &score
 	}
@@ -105,6 +109,9 @@ func (r *Router) careTurn(c *Context) (handled, mild bool) {
 		return false, false
 	}
 	hs := &c.State.Handoff
+	if command && !(hs.Ticket != 0 && hs.Silenced) {
+		return false, false
+	}
 	negative := score.Label == emotion.LabelNegative
 	d := rules.Decide(handoff.Input{
 		Tier: score.Tier, Negative: negative, Running: c.State.Emotion.Value,

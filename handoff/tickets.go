@@ -44,16 +44,17 @@ const (
 
 // Event kinds in a ticket's history.
 const (
-	EventOpen     = "open"
-	EventRaise    = "raise"    // a later message raised the tier
-	EventClaim    = "claim"    // an agent took it
-	EventReply    = "reply"    // an agent answered the customer
-	EventTransfer = "transfer" // sent to the supervisors' queue
-	EventEscalate = "escalate" // SLA missed: priority up, supervisors notified
-	EventResolve  = "resolve"
-	EventCSAT     = "csat"    // the customer rated the service
-	EventReopen   = "reopen"  // a new complaint within the watch window
-	EventRelapse  = "relapse" // a negative message within the watch window, not enough to reopen
+	EventOpen       = "open"
+	EventRaise      = "raise"    // a later message raised the tier
+	EventClaim      = "claim"    // an agent took it
+	EventReply      = "reply"    // an agent answered the customer
+	EventTransfer   = "transfer" // sent to the supervisors' queue
+	EventEscalate   = "escalate" // SLA missed: priority up, supervisors notified
+	EventResolve    = "resolve"
+	EventCSAT       = "csat"       // the customer rated the service
+	EventReopen     = "reopen"     // a new complaint within the watch window
+	EventRelapse    = "relapse"    // a negative message within the watch window, not enough to reopen
+	EventCompensate = "compensate" // a compensation (a coupon) was given
 )
 
 // Event is one change of a ticket.
@@ -129,6 +130,9 @@ type OpenParams struct {
 	Locale     string
 	// Intervention is what the bot did at once (apology, compensation).
 	Intervention string
+	// ExtraPriority raises the ticket in the queue (a loyalty tier's
+	// handoff priority).
+	ExtraPriority int
 }
 
 // tierPriority ranks tiers for the queue: a severe ticket waits less.
@@ -153,6 +157,7 @@ func Open(tx store.Tx, p OpenParams, now time.Time) (*Ticket, error) {
 	if d.VIP {
 		t.Priority += 5
 	}
+	t.Priority += p.ExtraPriority
 	note := d.Reason
 	if d.Alert {
 		note += "; supervisor alerted"
@@ -342,6 +347,19 @@ func Resolve(tx store.Tx, id uint64, who Account, cause, note string, causes []s
 		t.Outcome = note
 	}
 	t.event(now, EventResolve, who.Name, cause)
+	return t, save(tx, t)
+}
+
+// Compensated records on the ticket that who (empty for the bot) gave the
+// customer a compensation, described by note.
+func Compensated(tx store.Tx, id uint64, who, note string, now time.Time) (*Ticket, error) {
+	t, err := Get(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	note = clipNote(note)
+	t.Intervention = joinNotes(t.Intervention, note)
+	t.event(now, EventCompensate, who, note)
 	return t, save(tx, t)
 }
 

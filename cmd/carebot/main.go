@@ -34,6 +34,7 @@ func commands() []command {
 		{"kb", "knowledge base tools: eval, unanswered, add-question, lint, import", runKB},
 		{"emotion", "emotion scoring tools: eval, train, score", runEmotion},
 		{"agent", "agent console accounts: add, token, list, remove, hash", runAgent},
+		{"member", "loyalty members: import a CSV, show one", runMember},
 		{"backup", "write a consistent copy of the database to FILE, also while the bot runs", runBackup},
 		{"health", "check that a running server is ready (for container health checks)", runHealth},
 		{"version", "print the version", runVersion},

@@ -63,6 +63,12 @@
       pastTickets: '历史工单',
       noPast: '没有更早的工单。',
       transferTitle: '转给主管',
+      compensate: '送券',
+      compensateTitle: '送一张补偿券（不扣积分）',
+      compensateRight: '券',
+      chooseRight: '请选择券…',
+      errRight: '请选择一张券。',
+      compensated: '已在工单 #{id} 送出补偿券。',
       transferNote: '给主管的说明',
       resolveTitle: '解决工单',
       cause: '原因',
@@ -218,6 +224,12 @@
       pastTickets: 'Past tickets',
       noPast: 'No earlier tickets.',
       transferTitle: 'Transfer to a supervisor',
+      compensate: 'Give coupon',
+      compensateTitle: 'Give a compensation coupon (no points)',
+      compensateRight: 'Coupon',
+      chooseRight: 'Choose a coupon…',
+      errRight: 'Choose a coupon.',
+      compensated: 'Coupon sent on ticket #{id}.',
       transferNote: 'Note for the supervisor',
       resolveTitle: 'Resolve ticket',
       cause: 'Cause',
@@ -483,6 +495,12 @@
     meta: $('ticket-meta'),
     claim: $('claim'),
     transfer: $('transfer'),
+    compensate: $('compensate'),
+    compensateDialog: $('compensate-dialog'),
+    compensateForm: $('compensate-form'),
+    compensateRight: $('compensate-right'),
+    compensateError: $('compensate-error'),
+    compensateSubmit: $('compensate-submit'),
     resolve: $('resolve'),
     infoToggle: $('info-toggle'),
     sideClose: $('side-close'),
@@ -1127,6 +1145,8 @@
   function setActions(p) {
     els.claim.hidden = !(p && p.claim);
     els.transfer.hidden = !(p && p.transfer);
+    // A coupon needs the loyalty programme (it lists what may be given).
+    els.compensate.hidden = !(p && p.reply && els.compensateRight.options.length > 1);
     els.resolve.hidden = !(p && p.resolve);
     const canReply = Boolean(p && p.reply);
     els.reply.disabled = !canReply;
@@ -1160,6 +1180,7 @@
 
     renderMessages(Array.isArray(v.messages) ? v.messages : [], full, tk.id);
     renderSuggestions(Array.isArray(v.suggestions) ? v.suggestions : []);
+    fillRights(Array.isArray(v.compensations) ? v.compensations : []);
     setActions(permissions(tk));
     renderFacts(tk);
     renderMember(v.member || {});
@@ -1307,7 +1328,7 @@
     const id = current.id;
     busy = true;
     updateSend();
-    const buttons = [els.claim, els.transfer, els.resolve, els.transferSubmit, els.resolveSubmit];
+    const buttons = [els.claim, els.transfer, els.resolve, els.compensate, els.transferSubmit, els.resolveSubmit, els.compensateSubmit];
     for (const b of buttons) b.disabled = true;
     const target = errorNode || els.actionError;
     target.textContent = '';
@@ -1355,7 +1376,7 @@
     else dialog.removeAttribute('open');
   }
 
-  for (const dialog of [els.transferDialog, els.resolveDialog]) {
+  for (const dialog of [els.transferDialog, els.resolveDialog, els.compensateDialog]) {
     dialog.addEventListener('close', () => {
       // Back to the button that opened the dialog; if the action hid it
       // (a resolved ticket has no Resolve button), to the ticket's title.
@@ -1379,6 +1400,37 @@
     els.resolveCause.replaceChildren(...opts);
     const pick = keep || chosen || '';
     els.resolveCause.value = causes.includes(pick) ? pick : '';
+  }
+
+  // fillRights lists the coupons an agent may give, named in the UI's
+  // language.
+  function fillRights(rights) {
+    const keep = els.compensateRight.value;
+    const opts = [el('option', null, t('chooseRight'))];
+    opts[0].value = '';
+    for (const r of rights) {
+      const names = r.name || {};
+      const o = el('option', null, (locale === 'zh' ? names['zh-Hans'] : names.en) || names['zh-Hans'] || r.id);
+      o.value = r.id;
+      opts.push(o);
+    }
+    els.compensateRight.replaceChildren(...opts);
+    els.compensateRight.value = rights.some((r) => r.id === keep) ? keep : '';
+  }
+
+  async function submitCompensate() {
+    if (!current) return;
+    const right = els.compensateRight.value;
+    if (!right) {
+      els.compensateError.textContent = t('errRight');
+      els.compensateRight.focus();
+      return;
+    }
+    const id = current.id;
+    const ticket = await act(`/tickets/${id}/compensate`, { right }, els.compensateError);
+    if (!ticket) return;
+    closeDialog(els.compensateDialog);
+    announce(t('compensated', { id }));
   }
 
   async function submitTransfer() {
@@ -1540,6 +1592,14 @@
   els.transfer.addEventListener('click', () => {
     els.transferError.textContent = '';
     openDialog(els.transferDialog, els.transferNote);
+  });
+  els.compensate.addEventListener('click', () => {
+    els.compensateError.textContent = '';
+    openDialog(els.compensateDialog, els.compensateRight);
+  });
+  els.compensateForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submitCompensate();
   });
   els.resolve.addEventListener('click', () => {
     els.resolveError.textContent = '';
