@@ -235,8 +235,9 @@ func (a *App) StartWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopWork, a.workDone = cancel, make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); a.escalator(ctx.Done()) }()
+	go func() { defer wg.Done(); a.loyaltyWorker(ctx.Done()) }()
 	go func() { defer wg.Done(); a.outbox.Run(ctx) }()
 	go func() { defer wg.Done(); a.janitor(ctx) }()
 	go func() { defer wg.Done(); a.watchKnowledge(ctx) }()

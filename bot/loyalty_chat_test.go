@@ -246,3 +246,41 @@ func TestVIPTicketsWaitLess(t *testing.T) {
 		t.Fatalf("queue: %+v", list.Tickets)
 	}
 }
+
+func TestLoyaltyMaintenanceExpiresAndReviewsOnce(t *testing.T) {
+	s := startCareServer(t)
+	// Workers ran once at start: the current year counts as reviewed.
+	s.say("session-year-1", "你好")
+	m := s.member("session-year-1")
+	s.credit(m.ID, "order-year-1", 9000) // gold
+	if res, err := s.app.RunLoyaltyMaintenance(); err != nil || res.Reviewed {
+		t.Fatalf("maintenance in the same year: %+v %v", res, err)
+	}
+	// Next January: the purchase points of the last 12 months keep gold
+	// (保级).
+	s.clock.Add(40 * 24 * time.Hour)
+	res, err := s.app.RunLoyaltyMaintenance()
+	if err != nil || !res.Reviewed || res.Changes != 0 || s.member("session-year-1").Tier != "gold" {
+		t.Fatalf("January maintenance: %+v %v, tier %s", res, err, s.member("session-year-1").Tier)
+	}
+	if res, _ := s.app.RunLoyaltyMaintenance(); res.Reviewed {
+		t.Fatal("the review ran twice in one year")
+	}
+	// A year after the order its points expire.
+	s.clock.Add(330 * 24 * time.Hour)
+	res, err = s.app.RunLoyaltyMaintenance()
+	if err != nil || res.Expired == 0 {
+		t.Fatalf("expiry: %+v %v", res, err)
+	}
+	var b loyalty.Balance
+	s.app.Store().View(func(tx store.Tx) error { b, _ = s.app.Loyalty().Balance(tx, m.ID); return nil })
+	if b.Points != 0 {
+		t.Fatalf("balance after expiry: %d", b.Points)
+	}
+	// The January after, with no purchases for a year: one tier down.
+	s.clock.Add(40 * 24 * time.Hour)
+	res, err = s.app.RunLoyaltyMaintenance()
+	if err != nil || !res.Reviewed || res.Changes != 1 || s.member("session-year-1").Tier != "silver" {
+		t.Fatalf("second review: %+v %v, tier %s", res, err, s.member("session-year-1").Tier)
+	}
+}
