@@ -42,6 +42,39 @@ type Event struct {
 	// the group, UserID the member who wrote); private data such as points
 	// is then sent to the user's private chat instead.
 	Group bool
+	// Type is what happened: EventMessage (the default when empty),
+	// EventUnsupported (a sticker, a photo…: the bot says it reads text
+	// only), EventFollow, EventUnfollow, EventJoin, EventLeave,
+	// EventMemberJoined.
+	Type string
+	// Mentioned is true when a group message mentions the bot or replies
+	// to one of its messages: in groups the bot answers only then.
+	Mentioned bool
+	// Members are the users who joined, for EventMemberJoined.
+	Members []string
+}
+
+// Event types.
+const (
+	EventMessage      = "message"
+	EventUnsupported  = "unsupported"
+	EventFollow       = "follow"
+	EventUnfollow     = "unfollow"
+	EventJoin         = "join"  // the bot was added to a group
+	EventLeave        = "leave" // the bot left or was removed from a group
+	EventMemberJoined = "member_joined"
+)
+
+// Dispatch hands an inbound event to the engine; an error means it was
+// not stored and the platform should redeliver it.
+type Dispatch func(ctx context.Context, ev Event) error
+
+// KV is a small durable key-value store an adapter keeps its cursors in
+// (Telegram's last update id, WeCom's sync cursor, WeChat's last customer
+// action per user); bot implements it over the database.
+type KV interface {
+	Get(key string) (string, error)
+	Set(key, value string) error
 }
 
 // Outbound is one message the outbox delivers through a channel.
@@ -58,6 +91,12 @@ type Outbound struct {
 	ReplyToken string
 	// Attempt counts delivery attempts, starting at 1.
 	Attempt int
+	// Kind says what the message is ("reply", "agent", "care", "followup",
+	// "csat", "staff", "broadcast"); WeChat picks a template by it outside
+	// the 48-hour window.
+	Kind string
+	// Group is true when ChatID is a group chat.
+	Group bool
 }
 
 // Channel is a messaging channel adapter that can deliver outbound messages.
