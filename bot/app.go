@@ -129,6 +129,8 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		Handoff:       rules,
 		WaitingNotice: cfg.Handoff.WaitingNotice.D(),
 		Loyalty:       cfg.Loyalty.Enabled,
+		GroupKeywords: cfg.Dialog.GroupKeywords,
+		GroupWelcome:  cfg.Dialog.GroupWelcome,
 	})
 	if err != nil {
 		st.Close()

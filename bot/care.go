@@ -158,7 +158,7 @@ func (c *Care) notifyStaff(tx store.Tx, t *handoff.Ticket, now time.Time) error 
 	for _, s := range c.staff {
 		text := c.router.Text("staff_alert", "")
 		text = strings.NewReplacer("{ticket}", fmt.Sprint(t.ID), "{tier}", string(t.Tier), "{reason}", t.Reason, "{trigger}", t.Trigger).Replace(text)
-		row := OutboxRow{Channel: s.Channel, ChatID: s.ChatID, Text: text, SendAt: now,
+		row := OutboxRow{Channel: s.Channel, ChatID: s.ChatID, Text: text, SendAt: now, Kind: "staff",
 			Key: fmt.Sprintf("staff:%s:%s:%d:%d", s.Channel, s.ChatID, t.ID, len(t.Events))}
 		if _, err := c.outbox.Enqueue(tx, row); err != nil {
 			return fmt.Errorf("notify staff chat %s/%s: %w", s.Channel, s.ChatID, err)

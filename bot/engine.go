@@ -174,7 +174,7 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 			return DispatchResult{}, err
 		}
 	}
-	result := e.router.Respond(conv.State, dialog.Turn{Text: ev.Text, Payload: ev.Payload, Locale: ev.Locale, Time: ev.Time, MemberTier: conv.MemberTier, Group: ev.Group})
+	result := e.router.Respond(conv.State, dialog.Turn{Text: ev.Text, Payload: ev.Payload, Locale: ev.Locale, Time: ev.Time, MemberTier: conv.MemberTier, Group: ev.Group, Mentioned: ev.Mentioned, Event: ev.Type})
 	conv.State, conv.Updated = result.State, now
 	var ticket uint64
 	replies := result.Replies
@@ -225,7 +225,7 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 		res.handoff = result.Handoff.Kind
 	}
 	for i, r := range replies {
-		row := OutboxRow{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Text: r.Text, Buttons: toChannelButtons(r.Buttons), SendAt: now}
+		row := OutboxRow{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Text: r.Text, Buttons: toChannelButtons(r.Buttons), SendAt: now, Kind: "reply", Group: ev.Group}
 		if i == 0 {
 			row.ReplyToken = ev.ReplyToken
 		}
@@ -239,7 +239,7 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 		}
 	}
 	for _, r := range private {
-		row := OutboxRow{Channel: ev.Channel, ChatID: ev.UserID, UserID: ev.UserID, Text: r.Text, Buttons: toChannelButtons(r.Buttons), SendAt: now}
+		row := OutboxRow{Channel: ev.Channel, ChatID: ev.UserID, UserID: ev.UserID, Text: r.Text, Buttons: toChannelButtons(r.Buttons), SendAt: now, Kind: "reply"}
 		id, err := e.outbox.Enqueue(tx, row)
 		if err != nil {
 			return DispatchResult{}, err

@@ -570,3 +570,45 @@ func TestTwoAgentsClaimingAtOnceExactlyOneWins(t *testing.T) {
 		}
 	}
 }
+
+func TestBroadcastToGroupsThroughTheOutbox(t *testing.T) {
+	s := startCareServer(t)
+	body := map[string]any{"channel": "webchat", "groups": []string{"group-room-a", "group-room-b"}, "text": "双十一积分翻倍！"}
+	post := func(tok string, idem string) (int, map[string]any) {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", s.base+"/api/v1/broadcasts", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		if idem != "" {
+			req.Header.Set("Idempotency-Key", idem)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, _ := post(s.agentTok, ""); code != 403 {
+		t.Fatalf("agent broadcast: %d, want 403", code)
+	}
+	code, out := post(s.supervisTok, "nov-11")
+	if code != 202 || out["queued"].(float64) != 2 {
+		t.Fatalf("broadcast: %d %v", code, out)
+	}
+	if code, again := post(s.supervisTok, "nov-11"); code != 202 || again["id"] != out["id"] {
+		t.Fatalf("retried broadcast: %d %v (first %v)", code, again, out)
+	}
+	s.waitDelivered("group-room-a", "双十一积分翻倍")
+	s.waitDelivered("group-room-b", "双十一积分翻倍")
+	if n := len(s.delivered("group-room-a")); n != 1 {
+		t.Fatalf("group a got %d messages, want 1", n)
+	}
+	body["channel"] = "nowhere"
+	if code, _ := post(s.supervisTok, ""); code != 400 {
+		t.Fatalf("unknown channel: %d", code)
+	}
+}

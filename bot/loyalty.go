@@ -114,7 +114,7 @@ func (l *loyaltyChat) notifyUpgrade(tx store.Tx, ob *Outbox, ch *loyalty.TierCha
 		locale := conv.State.Locale
 		text := l.say("loyalty_upgrade", locale, "{tier}", l.tierLabel(ch.To, locale), "{multiplier}", fmt.Sprint(mult))
 		key := fmt.Sprintf("upgrade:%s:%s:%s:%s", m.ID, ch.To, ch.Time.UTC().Format(time.RFC3339), id.Channel)
-		if _, err := ob.Enqueue(tx, OutboxRow{Channel: id.Channel, ChatID: id.User, UserID: id.User, Text: text, SendAt: now, Key: key}); err != nil {
+		if _, err := ob.Enqueue(tx, OutboxRow{Channel: id.Channel, ChatID: id.User, UserID: id.User, Text: text, SendAt: now, Key: key, Kind: "care"}); err != nil {
 			return err
 		}
 	}

@@ -44,7 +44,13 @@ type OutboxRow struct {
 	ReplyToken string            `json:"reply_token,omitempty"`
 	// Key, when set, makes Enqueue idempotent: a second row with the same
 	// key is not queued (cron uses "job:member:period").
-	Key      string    `json:"key,omitempty"`
+	Key string `json:"key,omitempty"`
+	// Kind says what the message is (reply, agent, care, followup, csat,
+	// staff, broadcast); WeChat chooses a template by it outside its
+	// 48-hour window.
+	Kind string `json:"kind,omitempty"`
+	// Group is true when ChatID is a group chat.
+	Group    bool      `json:"group,omitempty"`
 	Status   string    `json:"status"`
 	Attempts int       `json:"attempts"`
 	SendAt   time.Time `json:"send_at"`
@@ -287,6 +293,7 @@ func (o *Outbox) deliver(ctx context.Context, scanned OutboxRow) {
 		sendErr = safeSend(sctx, ch, channels.Outbound{
 			ID: row.ID, Channel: row.Channel, ChatID: row.ChatID, UserID: row.UserID,
 			Text: row.Text, Buttons: row.Buttons, ReplyToken: row.ReplyToken, Attempt: row.Attempts,
+			Kind: row.Kind, Group: row.Group,
 		})
 		cancel()
 	}

@@ -43,6 +43,7 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/admin/kb/reload", a.requireAdmin(a.handleReload))
 	a.ticketRoutes(mux)
 	a.agentRoutes(mux)
+	a.broadcastRoutes(mux)
 	if a.loyalty != nil {
 		a.loyaltyRoutes(mux)
 	}

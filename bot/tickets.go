@@ -158,7 +158,14 @@ func (a *App) ticketTx(id uint64, fn func(tx store.Tx, t *handoff.Ticket, conv *
 
 // toCustomer queues text to the ticket's customer and logs it.
 func (a *App) toCustomer(tx store.Tx, conv *Conversation, t *handoff.Ticket, text, agent string, buttons []dialog.Button, key string, at time.Time) error {
-	row := OutboxRow{Channel: t.Channel, ChatID: t.ChatID, UserID: t.UserID, Text: text, Buttons: toChannelButtons(buttons), SendAt: at, Key: key}
+	kind := "agent"
+	switch {
+	case strings.HasPrefix(key, "followup:"):
+		kind = "followup"
+	case strings.HasPrefix(key, "csat:"):
+		kind = "csat"
+	}
+	row := OutboxRow{Channel: t.Channel, ChatID: t.ChatID, UserID: t.UserID, Text: text, Buttons: toChannelButtons(buttons), SendAt: at, Key: key, Kind: kind}
 	id, err := a.outbox.Enqueue(tx, row)
 	if err != nil {
 		return err

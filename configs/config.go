@@ -72,6 +72,12 @@ type Jieba struct {
 // Dialog configures conversations.
 type Dialog struct {
 	DefaultLocale string `yaml:"default_locale"`
+	// GroupKeywords make the bot answer a group message containing one even
+	// when it is not mentioned.
+	GroupKeywords []string `yaml:"group_keywords"`
+	// GroupWelcome greets new group members; empty uses the reply text
+	// group_welcome, "-" greets nobody.
+	GroupWelcome string `yaml:"group_welcome"`
 }
 
 // Outbox configures delivery of outbound messages.

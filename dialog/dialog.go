@@ -2,6 +2,7 @@ package dialog
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -16,6 +17,9 @@ import (
 
 // Locales the dialog speaks; the first is the fallback of last resort.
 var Locales = []string{"zh-Hans", "zh-Hant", "en"}
+
+// mentionRe matches an @mention in a group message.
+var mentionRe = regexp.MustCompile(`@[^\s@]+`)
 
 // maxQueryRunes bounds how much of a message goes into the FAQ search: a
 // pasted essay should still get an answer about its opening, in bounded time.
@@ -34,7 +38,21 @@ type Turn struct {
 	// Group is true when the message was written in a group chat, where
 	// points and coupons are never shown.
 	Group bool
+	// Mentioned is true when a group message mentions or replies to the
+	// bot; in groups the bot answers questions only then (or on a keyword).
+	Mentioned bool
+	// Event is what happened when it is not a message: EventFollow,
+	// EventUnsupported, EventMemberJoined … ("" for a message).
+	Event string
 }
+
+// Events other than messages that the dialog answers.
+const (
+	EventUnsupported  = "unsupported"   // a sticker, photo, voice …
+	EventFollow       = "follow"        // the customer added the bot
+	EventJoin         = "join"          // the bot was added to a group
+	EventMemberJoined = "member_joined" // someone joined a group the bot is in
+)
 
 // State is what the dialog remembers of a conversation between turns.
 type State struct {
@@ -158,6 +176,12 @@ type Options struct {
 	WaitingNotice time.Duration
 	// Loyalty turns on the loyalty commands (积分, 签到, 权益 …).
 	Loyalty bool
+	// GroupKeywords make the bot answer a group message that contains one
+	// even without a mention.
+	GroupKeywords []string
+	// GroupWelcome greets new members of a group; "" uses the reply text
+	// group_welcome, "-" greets nobody.
+	GroupWelcome string
 }
 
 // Router routes turns through its table.
@@ -263,6 +287,10 @@ func (r *Router) Respond(state State, turn Turn) Result {
 		state.Start = turn.Time
 	}
 	text := strings.TrimSpace(strings.ToValidUTF8(turn.Text, "\uFFFD"))
+	if turn.Group {
+		// "@carebot 运费多少" asks about shipping, not about "@carebot".
+		text = strings.TrimSpace(mentionRe.ReplaceAllString(text, " "))
+	}
 	if utf8.RuneCountInString(text) > maxQueryRunes {
 		text = string([]rune(text)[:maxQueryRunes])
 	}
@@ -279,7 +307,10 @@ func (r *Router) Respond(state State, turn Turn) Result {
 		router: r,
 		view:   r.kb.Load(),
 	}
-	handled, mild := r.careTurn(ctx)
+	handled, mild := r.eventTurn(ctx), false
+	if !handled {
+		handled, mild = r.careTurn(ctx)
+	}
 	if !handled && !mild {
 		handled = r.loyaltyTurn(ctx)
 	}

@@ -105,7 +105,9 @@ func (r *Router) careTurn(c *Context) (handled, mild bool) {
 		c.Result.Emotion = &score
 	}
 	rules := r.opts.Handoff
-	if rules == nil {
+	if rules == nil || c.Turn.Group {
+		// Tickets are for private conversations: an agent's answer to one
+		// customer does not belong in a member group.
 		return false, false
 	}
 	hs := &c.State.Handoff

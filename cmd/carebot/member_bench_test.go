@@ -95,7 +95,11 @@ func BenchmarkMemberImport(b *testing.B) {
 		what string
 		run  importRun
 	}{{"ten rows:", base}, {"first import:", first}, {"re-run:", again}} {
-		b.Logf("%-14s %9s, peak RSS %6.1f MB (anonymous %6.1f MB); %s", r.what, r.run.wall.Round(time.Millisecond), r.run.peakMB, r.run.anonMB, r.run.summary)
+		anon := "too short to sample"
+		if r.run.anonMB > 0 {
+			anon = fmt.Sprintf("%.1f MB", r.run.anonMB)
+		}
+		b.Logf("%-14s %9s, peak RSS %6.1f MB (anonymous: %s); %s", r.what, r.run.wall.Round(time.Millisecond), r.run.peakMB, anon, r.run.summary)
 	}
 	b.ReportMetric(float64(rows)/first.wall.Seconds(), "rows/s")
 	b.ReportMetric(first.peakMB, "peak-RSS-MB")
