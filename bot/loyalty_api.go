@@ -114,8 +114,10 @@ func (req orderRequest) validate() (loyalty.Order, error) {
 		return loyalty.Order{}, errors.New(`give either "member" or "channel" and "user", not both`)
 	case req.Amount == nil:
 		return loyalty.Order{}, errors.New(`"amount" is required`)
-	case *req.Amount < 0 || math.IsNaN(*req.Amount) || math.IsInf(*req.Amount, 0):
-		return loyalty.Order{}, fmt.Errorf("amount must be a finite number ≥ 0, got %v", *req.Amount)
+	case *req.Amount <= 0 || math.IsNaN(*req.Amount) || math.IsInf(*req.Amount, 0):
+		// An order of nothing earns nothing; refusing it says so instead of
+		// recording an empty entry under a real order id.
+		return loyalty.Order{}, fmt.Errorf("amount must be a finite number above 0, got %v", *req.Amount)
 	case !isCurrency(req.Currency):
 		return loyalty.Order{}, fmt.Errorf("currency must be 3 letters (ISO 4217, such as CNY), got %q", req.Currency)
 	}

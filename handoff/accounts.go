@@ -137,6 +137,11 @@ func ValidateName(name string) error {
 	if !utf8.ValidString(name) {
 		return fmt.Errorf("%w: name is not valid UTF-8", ErrInvalidAccount)
 	}
+	if strings.EqualFold(name, "admin-token") {
+		// Audit records name the server's admin token so; an account of the
+		// same name would make them ambiguous.
+		return fmt.Errorf("%w: the name %q is reserved", ErrInvalidAccount, name)
+	}
 	for i, c := range name {
 		alnum := unicode.IsLetter(c) || unicode.IsDigit(c)
 		if !alnum && (i == 0 || c != '.' && c != '_' && c != '-') {
