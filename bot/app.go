@@ -54,6 +54,7 @@ type App struct {
 	// loyalty is nil when loyalty.enabled is off.
 	loyalty     *loyalty.Program
 	loyaltyChat *loyaltyChat
+	platforms   []platform
 
 	workersMu sync.Mutex
 	stopWork  context.CancelFunc
@@ -177,6 +178,16 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 			return nil, err
 		}
 	}
+	if a.platforms, err = a.newPlatforms(cfg.Channels); err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, p := range a.platforms {
+		if err := a.registry.Register(p.channel); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	for _, ch := range o.channels {
 		if err := a.registry.Register(ch); err != nil {
 			st.Close()
@@ -237,7 +248,8 @@ func (a *App) StartWorkers() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopWork, a.workDone = cancel, make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(6)
+	go func() { defer wg.Done(); a.runPlatforms(ctx) }()
 	go func() { defer wg.Done(); a.escalator(ctx.Done()) }()
 	go func() { defer wg.Done(); a.loyaltyWorker(ctx.Done()) }()
 	go func() { defer wg.Done(); a.outbox.Run(ctx) }()

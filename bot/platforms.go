@@ -1,0 +1,69 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/telegram"
+	"github.com/carebot/carebot/configs"
+)
+
+// platform is a chat-platform adapter as bot wires it: a channel for the
+// outbox, a webhook handler, and optionally a loop to run (polling, webhook
+// registration).
+type platform struct {
+	channel channels.Channel
+	path    string
+	handler http.Handler
+	run     func(ctx context.Context) error
+}
+
+// dispatchEvent is the adapters' channels.Dispatch: the event is stored
+// and answered (or found to be a redelivery) when it returns nil.
+func (a *App) dispatchEvent(ctx context.Context, ev channels.Event) error {
+	_, err := a.engine.Dispatch(ctx, ev)
+	return err
+}
+
+// platformClient is the HTTP client of the adapters: platform APIs can
+// hang, and the SDKs' defaults have no timeout.
+func platformClient() *http.Client { return &http.Client{Timeout: 60 * time.Second} }
+
+// newPlatforms builds the adapters whose credentials are configured.
+func (a *App) newPlatforms(cfg configs.Channels) ([]platform, error) {
+	var out []platform
+	if t := cfg.Telegram; t.Enabled() {
+		ch, err := telegram.New(telegram.Config{Token: t.Token, WebhookSecret: t.WebhookSecret, Mode: t.Mode, PublicURL: t.PublicURL, APIBase: t.APIBase},
+			a.dispatchEvent, telegram.Options{Logger: a.log.With("channel", telegram.Name), HTTPClient: platformClient(),
+				KV: channelKV{st: a.store, channel: telegram.Name}, Now: a.now})
+		if err != nil {
+			return nil, fmt.Errorf("channels.telegram: %w", err)
+		}
+		out = append(out, platform{channel: ch, path: telegram.WebhookPath, handler: ch.Handler(), run: ch.Run})
+	}
+	return out, nil
+}
+
+// runPlatforms runs the adapters' loops until ctx ends; a loop that fails
+// is logged, and its channel keeps sending.
+func (a *App) runPlatforms(ctx context.Context) {
+	done := make(chan struct{}, len(a.platforms))
+	for _, p := range a.platforms {
+		if p.run == nil {
+			done <- struct{}{}
+			continue
+		}
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if err := p.run(ctx); err != nil {
+				a.log.Error("channel loop stopped", "channel", p.channel.Name(), "err", err)
+			}
+		}()
+	}
+	for range a.platforms {
+		<-done
+	}
+}

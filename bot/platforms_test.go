@@ -1,0 +1,113 @@
+package bot
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carebot/carebot/channels/telegram/telegramtest"
+	"github.com/carebot/carebot/configs"
+)
+
+// telegramServer is carebot with Telegram on, against a fake Bot API.
+func telegramServer(t *testing.T) (*careServer, *telegramtest.Server) {
+	t.Helper()
+	const token = "123456:TEST-token_abc"
+	fake := telegramtest.NewServer(token, "CarebotTestBot")
+	t.Cleanup(fake.Close)
+	s := startCareServer(t, func(c *configs.Config) {
+		c.Channels.Telegram.Token = token
+		c.Channels.Telegram.WebhookSecret = "s3cret-hook"
+		c.Channels.Telegram.APIBase = fake.URL
+	})
+	return s, fake
+}
+
+func (s *careServer) telegram(secret string, update []byte) int {
+	s.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.base+"/webhook/telegram", bytes.NewReader(update))
+	req.Header.Set("Content-Type", "application/json")
+	if secret != "" {
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func sentTo(fake *telegramtest.Server, chat, want string) bool {
+	for _, m := range fake.SentMessages() {
+		if m.ChatID == chat && strings.Contains(m.Text, want) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestTelegramEndToEnd(t *testing.T) {
+	s, fake := telegramServer(t)
+	ann := telegramtest.User{ID: 42, FirstName: "Ann", LanguageCode: "zh-hans"}
+	refund, _ := s.app.Knowledge().Entry("refund-time")
+
+	// A question in private gets the FAQ answer through the Bot API.
+	if code := s.telegram("s3cret-hook", telegramtest.TextUpdate(1001, 42, ann, "退款多久能到账")); code != 200 {
+		t.Fatalf("webhook: %d", code)
+	}
+	waitFor(t, func() bool { s.app.Outbox().Wake(); return sentTo(fake, "42", refund.AnswerFor("zh-Hans")[:30]) })
+
+	// The same update again is answered once; a wrong secret changes nothing.
+	if code := s.telegram("s3cret-hook", telegramtest.TextUpdate(1001, 42, ann, "退款多久能到账")); code != 200 {
+		t.Fatalf("redelivery: %d", code)
+	}
+	if code := s.telegram("wrong", telegramtest.TextUpdate(1002, 42, ann, "运费")); code != 401 {
+		t.Fatalf("bad secret: %d, want 401", code)
+	}
+	time.Sleep(100 * time.Millisecond)
+	n := 0
+	for _, m := range fake.SentMessages() {
+		if m.ChatID == "42" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("customer got %d messages, want 1", n)
+	}
+
+	// In a group: silent unless mentioned; points go to the private chat.
+	const group = -1001234567890
+	s.telegram("s3cret-hook", telegramtest.TextUpdate(1003, group, ann, "今天天气真好"))
+	s.telegram("s3cret-hook", telegramtest.TextUpdate(1004, group, ann, "积分"))
+	waitFor(t, func() bool { s.app.Outbox().Wake(); return sentTo(fake, "42", "可用积分") })
+	waitFor(t, func() bool { return sentTo(fake, "-1001234567890", "私信") })
+	for _, m := range fake.SentMessages() {
+		if m.ChatID == "-1001234567890" && (strings.Contains(m.Text, "可用积分") || strings.Contains(m.Text, "天气")) {
+			t.Fatalf("group got %q", m.Text)
+		}
+	}
+	s.telegram("s3cret-hook", telegramtest.TextUpdate(1005, group, ann, "@CarebotTestBot 退款多久能到账"))
+	waitFor(t, func() bool { s.app.Outbox().Wake(); return sentTo(fake, "-1001234567890", refund.AnswerFor("zh-Hans")[:30]) })
+
+	// A button press: the greeting's FAQ button answers, and the callback
+	// query is answered.
+	s.telegram("s3cret-hook", telegramtest.TextUpdate(1006, 42, ann, "你好"))
+	waitFor(t, func() bool { s.app.Outbox().Wake(); return sentTo(fake, "42", "carebot") })
+	s.telegram("s3cret-hook", telegramtest.CallbackUpdate(1007, 42, ann, "q-1", "faq:refund-time"))
+	waitFor(t, func() bool {
+		s.app.Outbox().Wake()
+		n := 0
+		for _, m := range fake.SentMessages() {
+			if m.ChatID == "42" && strings.Contains(m.Text, refund.AnswerFor("zh-Hans")[:30]) {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if len(fake.Calls("answerCallbackQuery")) != 1 {
+		t.Fatalf("callback queries answered: %d", len(fake.Calls("answerCallbackQuery")))
+	}
+}
