@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/line"
 	"github.com/carebot/carebot/channels/telegram"
 	"github.com/carebot/carebot/configs"
 )
@@ -43,6 +44,14 @@ func (a *App) newPlatforms(cfg configs.Channels) ([]platform, error) {
 			return nil, fmt.Errorf("channels.telegram: %w", err)
 		}
 		out = append(out, platform{channel: ch, path: telegram.WebhookPath, handler: ch.Handler(), run: ch.Run})
+	}
+	if l := cfg.LINE; l.Enabled() {
+		ch, err := line.New(line.Config{ChannelSecret: l.ChannelSecret, ChannelToken: l.ChannelToken, APIBase: l.APIBase},
+			a.dispatchEvent, line.Options{Logger: a.log.With("channel", line.Name), HTTPClient: platformClient(), Now: a.now})
+		if err != nil {
+			return nil, fmt.Errorf("channels.line: %w", err)
+		}
+		out = append(out, platform{channel: ch, path: "/webhook/line", handler: ch.Handler()})
 	}
 	return out, nil
 }

@@ -2,11 +2,13 @@ package bot
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/carebot/carebot/channels/line/linetest"
 	"github.com/carebot/carebot/channels/telegram/telegramtest"
 	"github.com/carebot/carebot/configs"
 )
@@ -90,7 +92,10 @@ func TestTelegramEndToEnd(t *testing.T) {
 		}
 	}
 	s.telegram("s3cret-hook", telegramtest.TextUpdate(1005, group, ann, "@CarebotTestBot 退款多久能到账"))
-	waitFor(t, func() bool { s.app.Outbox().Wake(); return sentTo(fake, "-1001234567890", refund.AnswerFor("zh-Hans")[:30]) })
+	waitFor(t, func() bool {
+		s.app.Outbox().Wake()
+		return sentTo(fake, "-1001234567890", refund.AnswerFor("zh-Hans")[:30])
+	})
 
 	// A button press: the greeting's FAQ button answers, and the callback
 	// query is answered.
@@ -109,5 +114,63 @@ func TestTelegramEndToEnd(t *testing.T) {
 	})
 	if len(fake.Calls("answerCallbackQuery")) != 1 {
 		t.Fatalf("callback queries answered: %d", len(fake.Calls("answerCallbackQuery")))
+	}
+}
+
+func lineEvent(id, replyToken, source, text string) []byte {
+	return []byte(fmt.Sprintf(`{"destination":"Ubot","events":[{"replyToken":%q,"type":"message","mode":"active","timestamp":%d,
+"source":%s,"webhookEventId":%q,"deliveryContext":{"isRedelivery":false},
+"message":{"id":"4%s","type":"text","quoteToken":"q","text":%q}}]}`, replyToken, time.Now().UnixMilli(), source, id, id, text))
+}
+
+func TestLINEEndToEnd(t *testing.T) {
+	const secret, token = "line-channel-secret", "line-channel-token"
+	fake := linetest.NewServer(token)
+	t.Cleanup(fake.Close)
+	s := startCareServer(t, func(c *configs.Config) {
+		c.Channels.LINE = configs.LINE{ChannelSecret: secret, ChannelToken: token, APIBase: fake.URL}
+	})
+	post := func(body []byte, sig string) int {
+		req, _ := http.NewRequest(http.MethodPost, s.base+"/webhook/line", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if sig != "" {
+			req.Header.Set("X-Line-Signature", sig)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	user := `{"type":"user","userId":"U1234567890abcdef1234567890abcdef"}`
+	invoice, _ := s.app.Knowledge().Entry("invoice")
+	fake.IssueReplyToken("rt-1")
+	body := lineEvent("01HEVENT0001", "rt-1", user, "可以開發票嗎")
+	if code := post(body, linetest.Sign(secret, body)); code != 200 {
+		t.Fatalf("webhook: %d", code)
+	}
+	replied := func() []linetest.Delivery {
+		var out []linetest.Delivery
+		for _, d := range fake.Deliveries() {
+			if d.Via == "reply" && d.ReplyToken == "rt-1" {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	waitFor(t, func() bool { s.app.Outbox().Wake(); return len(replied()) == 1 })
+	if got := replied()[0].Messages[0].Text; got != invoice.AnswerFor("zh-Hant") {
+		t.Fatalf("LINE answer %q, want the zh-Hant invoice answer", got)
+	}
+	// Redelivered: answered once. Badly signed: 401 and nothing happens.
+	post(body, linetest.Sign(secret, body))
+	bad := lineEvent("01HEVENT0002", "rt-2", user, "運費")
+	if code := post(bad, linetest.Sign("not-the-secret", bad)); code != 401 {
+		t.Fatalf("bad signature: %d, want 401", code)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(fake.Deliveries()); n != 1 {
+		t.Fatalf("%d deliveries, want 1", n)
 	}
 }
