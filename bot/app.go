@@ -152,6 +152,10 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		SendTimeout:  cfg.Outbox.SendTimeout.D(),
 		PollInterval: cfg.Outbox.PollInterval.D(),
 	}, o.now, o.log, a.metrics)
+	if a.outbox.limits, err = newRateLimits(cfg.Outbox.RateLimits); err != nil {
+		st.Close()
+		return nil, err
+	}
 	a.care = &Care{causes: cfg.Handoff.Causes, staff: cfg.Handoff.Staff, csat: cfg.Handoff.CSAT, router: router, outbox: a.outbox, hub: newTicketHub(), log: o.log, compensate: o.compensate}
 	if rules != nil {
 		a.care.rules = *rules

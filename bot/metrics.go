@@ -16,6 +16,7 @@ type Metrics struct {
 	deadLetters     *prometheus.CounterVec
 	faq             *prometheus.CounterVec
 	emotion         *prometheus.CounterVec
+	rateLimited     *prometheus.CounterVec
 	tickets         *prometheus.CounterVec
 }
 
@@ -48,6 +49,9 @@ func newMetrics(outboxDepth func() float64) *Metrics {
 		faq: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "carebot_faq_total", Help: "Turns by outcome: answered (FAQ hit), clarify, unanswered (miss), chat.",
 		}, []string{"outcome"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "carebot_outbox_rate_limited_total", Help: "Deliveries held back by a platform's rate limit, by channel.",
+		}, []string{"channel"}),
 		emotion: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "carebot_emotion_messages_total", Help: "Customer messages scored, by emotion tier (none, mild, moderate, severe).",
 		}, []string{"tier"}),
@@ -55,7 +59,7 @@ func newMetrics(outboxDepth func() float64) *Metrics {
 			Name: "carebot_handoff_tickets_total", Help: "Ticket changes made by the bot, by kind (open, raise, reopen, relapse).",
 		}, []string{"kind"}),
 	}
-	reg.MustRegister(m.emotion, m.tickets, m.messagesIn, m.messagesOut, m.duplicates, m.dispatchSeconds, m.retries, m.deadLetters, m.faq,
+	reg.MustRegister(m.rateLimited, m.emotion, m.tickets, m.messagesIn, m.messagesOut, m.duplicates, m.dispatchSeconds, m.retries, m.deadLetters, m.faq,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "carebot_outbox_depth", Help: "Outbound messages waiting for delivery (including scheduled ones).",
 		}, outboxDepth),

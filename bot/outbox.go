@@ -91,6 +91,9 @@ type Outbox struct {
 	busyChat map[string]bool
 	sems     map[string]chan struct{}
 	wg       sync.WaitGroup
+	// limits are the platforms' sending rates; nil sends as fast as the
+	// concurrency allows.
+	limits *rateLimits
 }
 
 func newOutbox(s *store.Store, reg *channels.Registry, opts OutboxOptions, now func() time.Time, log *slog.Logger, m *Metrics) *Outbox {
@@ -252,6 +255,16 @@ func (o *Outbox) start(ctx context.Context, row OutboxRow, chat string) {
 	case sem <- struct{}{}:
 	default:
 		return
+	}
+	if o.limits != nil {
+		// Platform limits use the real clock, not the injected one: they
+		// are about requests per second on the wire.
+		if wait := o.limits.reserve(row.Channel, row.ChatID, row.Group, time.Now()); wait > 0 {
+			<-sem
+			o.metrics.rateLimited.WithLabelValues(row.Channel).Inc()
+			time.AfterFunc(wait, o.Wake)
+			return
+		}
 	}
 	o.inflight[row.ID] = true
 	o.busyChat[chat] = true

@@ -9,6 +9,8 @@ import (
 	"github.com/carebot/carebot/channels"
 	"github.com/carebot/carebot/channels/line"
 	"github.com/carebot/carebot/channels/telegram"
+	"github.com/carebot/carebot/channels/wechat"
+	"github.com/carebot/carebot/channels/wecom"
 	"github.com/carebot/carebot/configs"
 )
 
@@ -52,6 +54,34 @@ func (a *App) newPlatforms(cfg configs.Channels) ([]platform, error) {
 			return nil, fmt.Errorf("channels.line: %w", err)
 		}
 		out = append(out, platform{channel: ch, path: "/webhook/line", handler: ch.Handler()})
+	}
+	if w := cfg.WeChat; w.Enabled() {
+		ch, err := wechat.New(wechat.Config{AppID: w.AppID, AppSecret: w.AppSecret, Token: w.Token, EncodingAESKey: w.EncodingAESKey, APIBase: w.APIBase, TemplateIDs: w.TemplateIDs},
+			a.dispatchEvent, wechat.Options{Logger: a.log.With("channel", wechat.Name), HTTPClient: &http.Client{Timeout: 10 * time.Second},
+				KV: channelKV{st: a.store, channel: wechat.Name}, Now: a.now})
+		if err != nil {
+			return nil, fmt.Errorf("channels.wechat: %w", err)
+		}
+		out = append(out, platform{channel: ch, path: "/webhook/wechat", handler: ch.Handler()})
+	}
+	if w := cfg.WeCom; w.Enabled() {
+		ch, err := wecom.New(wecom.Config{CorpID: w.CorpID, Secret: w.Secret, Token: w.Token, EncodingAESKey: w.EncodingAESKey, OpenKfID: w.OpenKfID, APIBase: w.APIBase},
+			a.dispatchEvent, wecom.Options{Logger: a.log.With("channel", wecom.Name), HTTPClient: &http.Client{Timeout: 10 * time.Second},
+				KV: channelKV{st: a.store, channel: wecom.Name}, Now: a.now})
+		if err != nil {
+			return nil, fmt.Errorf("channels.wecom: %w", err)
+		}
+		// Messages that came while carebot was down produced callbacks
+		// nobody answered: fetch them once at start.
+		run := func(ctx context.Context) error {
+			defer ch.Close()
+			if err := ch.Sync(ctx); err != nil {
+				a.log.Warn("wecom: catching up after start failed; the next callback retries", "err", err)
+			}
+			<-ctx.Done()
+			return nil
+		}
+		out = append(out, platform{channel: ch, path: "/webhook/wecom", handler: ch.Handler(), run: run})
 	}
 	return out, nil
 }

@@ -2,9 +2,16 @@ package bot
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,5 +179,91 @@ func TestLINEEndToEnd(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := len(fake.Deliveries()); n != 1 {
 		t.Fatalf("%d deliveries, want 1", n)
+	}
+}
+
+// wechatFake is the smallest WeChat API the end-to-end test needs: an
+// access token and customer-service messages, in WeChat's JSON shapes.
+type wechatFake struct {
+	mu   sync.Mutex
+	sent []map[string]any
+}
+
+func (f *wechatFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	switch r.URL.Path {
+	case "/cgi-bin/token", "/cgi-bin/stable_token":
+		fmt.Fprint(w, `{"access_token":"ACCESS","expires_in":7200}`)
+	case "/cgi-bin/message/custom/send":
+		var m map[string]any
+		json.NewDecoder(r.Body).Decode(&m)
+		f.mu.Lock()
+		f.sent = append(f.sent, m)
+		f.mu.Unlock()
+		fmt.Fprint(w, `{"errcode":0,"errmsg":"ok"}`)
+	default:
+		fmt.Fprint(w, `{"errcode":0,"errmsg":"ok"}`)
+	}
+}
+
+func (f *wechatFake) texts(to string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, m := range f.sent {
+		if m["touser"] == to {
+			if t, ok := m["text"].(map[string]any); ok {
+				out = append(out, fmt.Sprint(t["content"]))
+			}
+		}
+	}
+	return out
+}
+
+func TestWeChatEndToEnd(t *testing.T) {
+	fake := &wechatFake{}
+	api := httptest.NewServer(fake)
+	t.Cleanup(api.Close)
+	const token = "wechat-server-token"
+	s := startCareServer(t, func(c *configs.Config) {
+		c.Channels.WeChat = configs.WeChat{AppID: "wx0123456789abcdef", AppSecret: "secret", Token: token, APIBase: api.URL}
+	})
+	sign := func(ts, nonce string) string {
+		parts := []string{token, ts, nonce}
+		sort.Strings(parts)
+		sum := sha1.Sum([]byte(strings.Join(parts, "")))
+		return hex.EncodeToString(sum[:])
+	}
+	post := func(sig, body string) (int, string) {
+		ts, nonce := fmt.Sprint(time.Now().Unix()), "n0nce"
+		if sig == "" {
+			sig = sign(ts, nonce)
+		}
+		resp, err := http.Post(s.base+"/webhook/wechat?signature="+sig+"&timestamp="+ts+"&nonce="+nonce, "text/xml", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	msg := `<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA[oCustomer1]]></FromUserName><CreateTime>` +
+		fmt.Sprint(time.Now().Unix()) + `</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[退款多久能到账]]></Content><MsgId>24000000001</MsgId></xml>`
+	if code, body := post("", msg); code != 200 || body != "success" {
+		t.Fatalf("webhook: %d %q", code, body)
+	}
+	refund, _ := s.app.Knowledge().Entry("refund-time")
+	waitFor(t, func() bool { s.app.Outbox().Wake(); return len(fake.texts("oCustomer1")) == 1 })
+	if got := fake.texts("oCustomer1")[0]; got != refund.AnswerFor("zh-Hans") {
+		t.Fatalf("WeChat answer %q", got)
+	}
+	// WeChat retries the same message: answered once. A forged request: 401.
+	post("", msg)
+	if code, _ := post("0000000000000000000000000000000000000000", msg); code != 401 {
+		t.Fatalf("bad signature: %d, want 401", code)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(fake.texts("oCustomer1")); n != 1 {
+		t.Fatalf("customer got %d messages, want 1", n)
 	}
 }

@@ -88,6 +88,17 @@ type Outbox struct {
 	MaxBackoff   Duration `yaml:"max_backoff"`
 	SendTimeout  Duration `yaml:"send_timeout"`
 	PollInterval Duration `yaml:"poll_interval"`
+	// RateLimits per channel override the platforms' published limits
+	// carebot keeps by default (see docs/configuration.md).
+	RateLimits map[string]RateLimit `yaml:"rate_limits"`
+}
+
+// RateLimit is one channel's sending limits: "1/s", "20/m", "30/s"; empty
+// is unlimited.
+type RateLimit struct {
+	PerChat  string `yaml:"per_chat"`
+	PerGroup string `yaml:"per_group"`
+	Overall  string `yaml:"overall"`
 }
 
 // Webchat configures the built-in web chat channel.
@@ -218,6 +229,17 @@ func checkNode(n *yaml.Node, t reflect.Type, path, source string, problems *[]er
 				continue
 			}
 			checkNode(v, f.Type, child, source, problems)
+		}
+	case t.Kind() == reflect.Map:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			return
+		}
+		if n.Kind != yaml.MappingNode {
+			at(n, "want a mapping")
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			checkNode(n.Content[i+1], t.Elem(), path+"."+n.Content[i].Value, source, problems)
 		}
 	case t.Kind() == reflect.Slice:
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {

@@ -1,0 +1,243 @@
+package wecom
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carebot/carebot/channels"
+)
+
+const (
+	testCorpID = "ww1436e0e65a779aee"
+	testSecret = "kf-secret-0123456789"
+	testToken  = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"
+	// testAESKey is the example key of WeCom's callback docs.
+	testAESKey = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
+	testKfID   = "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q"
+	testUser   = "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw"
+	testChat   = testKfID + "/" + testUser
+)
+
+// memKV is channels.KV in memory; it remembers every write of a key.
+type memKV struct {
+	mu      sync.Mutex
+	m       map[string]string
+	history map[string][]string
+}
+
+func newMemKV() *memKV { return &memKV{m: map[string]string{}, history: map[string][]string{}} }
+
+func (k *memKV) Get(key string) (string, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.m[key], nil
+}
+
+func (k *memKV) Set(key, value string) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.m[key] = value
+	k.history[key] = append(k.history[key], value)
+	return nil
+}
+
+func (k *memKV) get(key string) string {
+	v, _ := k.Get(key)
+	return v
+}
+
+func (k *memKV) writes(key string) []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]string(nil), k.history[key]...)
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// recorder is the engine.
+type recorder struct {
+	mu     sync.Mutex
+	events []channels.Event
+	// failAt makes the dispatch of the event with this id fail.
+	failAt string
+}
+
+func (r *recorder) dispatch(_ context.Context, ev channels.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ev.ID == r.failAt {
+		return errors.New("store: disk full")
+	}
+	r.events = append(r.events, ev)
+	return nil
+}
+
+func (r *recorder) got() []channels.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]channels.Event(nil), r.events...)
+}
+
+func (r *recorder) ids() []string {
+	var ids []string
+	for _, ev := range r.got() {
+		ids = append(ids, ev.ID)
+	}
+	return ids
+}
+
+type env struct {
+	ch    *Channel
+	api   *fakeQY
+	kv    *memKV
+	clock *clock
+	rec   *recorder
+	logs  *syncBuffer
+}
+
+// now is the tests' start time, in unix seconds; messages are sent then.
+const now = 1741946400
+
+func newEnv(t testing.TB, mod func(*Config)) *env {
+	t.Helper()
+	api := newFakeQY(t, testCorpID, testSecret)
+	cfg := Config{CorpID: testCorpID, Secret: testSecret, Token: testToken, EncodingAESKey: testAESKey, APIBase: api.srv.URL}
+	if mod != nil {
+		mod(&cfg)
+	}
+	e := &env{api: api, kv: newMemKV(), clock: &clock{t: time.Unix(now, 0)}, rec: &recorder{}, logs: &syncBuffer{}}
+	ch, err := New(cfg, e.rec.dispatch, Options{
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
+		KV:     e.kv,
+		Now:    e.clock.Now,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ch.retryDelay = 0 // tests sync explicitly
+	t.Cleanup(ch.Close)
+	e.ch = ch
+	return e
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// signature is WeCom's msg_signature, written out rather than taken from
+// the SDK: sha1 of the sorted strings, concatenated, in hex.
+func signature(parts ...string) string {
+	s := append([]string(nil), parts...)
+	sort.Strings(s)
+	sum := sha1.Sum([]byte(strings.Join(s, "")))
+	return hex.EncodeToString(sum[:])
+}
+
+// encryptMsg seals msg for receiveID as WeCom does: AES-256-CBC, IV the
+// key's first 16 bytes, over random(16) ‖ len(msg) big-endian(4) ‖ msg ‖
+// receiveID, PKCS#7-padded to 32 bytes.
+func encryptMsg(t testing.TB, msg, receiveID, encodingAESKey string) string {
+	key, err := base64.StdEncoding.DecodeString(encodingAESKey + "=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plain bytes.Buffer
+	plain.WriteString("fedcba9876543210")
+	_ = binary.Write(&plain, binary.BigEndian, uint32(len(msg)))
+	plain.WriteString(msg)
+	plain.WriteString(receiveID)
+	pad := 32 - plain.Len()%32
+	plain.Write(bytes.Repeat([]byte{byte(pad)}, pad))
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, plain.Len())
+	cipher.NewCBCEncrypter(block, key[:16]).CryptBlocks(out, plain.Bytes())
+	return base64.StdEncoding.EncodeToString(out)
+}
+
+// callbackXML is the decrypted kf_msg_or_event callback of WeCom's docs.
+func callbackXML(kfID, token string) string {
+	return fmt.Sprintf(`<xml>
+   <ToUserName><![CDATA[%s]]></ToUserName>
+   <CreateTime>%d</CreateTime>
+   <MsgType><![CDATA[event]]></MsgType>
+   <Event><![CDATA[kf_msg_or_event]]></Event>
+   <Token><![CDATA[%s]]></Token>
+   <OpenKfId><![CDATA[%s]]></OpenKfId>
+</xml>`, testCorpID, now, token, kfID)
+}
+
+// callback is a POST as WeCom sends it: msg encrypted for receiveID,
+// signed with token.
+func callback(t testing.TB, token, receiveID, msg string) *http.Request {
+	enc := encryptMsg(t, msg, receiveID, testAESKey)
+	body := fmt.Sprintf("<xml><ToUserName><![CDATA[%s]]></ToUserName><AgentID><![CDATA[]]></AgentID><Encrypt><![CDATA[%s]]></Encrypt></xml>", testCorpID, enc)
+	ts, nonce := "1741946400", "1372623149"
+	q := url.Values{"msg_signature": {signature(token, ts, nonce, enc)}, "timestamp": {ts}, "nonce": {nonce}}
+	return httptest.NewRequest(http.MethodPost, "/webhook/wecom?"+q.Encode(), strings.NewReader(body))
+}
+
+func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// deliver posts a valid callback and waits for the sync it starts.
+func (e *env) deliver(t testing.TB, syncToken string) {
+	t.Helper()
+	w := serve(e.ch.Handler(), callback(t, testToken, testCorpID, callbackXML(testKfID, syncToken)))
+	if w.Code != http.StatusOK || w.Body.String() != "success" {
+		t.Fatalf("callback answered %d %q", w.Code, w.Body.String())
+	}
+	e.ch.syncWG.Wait()
+}
+
+func errorIsPermanent(err error) bool { return errors.Is(err, channels.ErrPermanent) }

@@ -1,0 +1,235 @@
+package wecom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/silenceper/wechat/v2/work/kf"
+	"github.com/silenceper/wechat/v2/work/kf/sendmsg"
+
+	"github.com/carebot/carebot/channels"
+)
+
+// WeCom limits on a menu message (msgmenu).
+const (
+	maxMenuHead  = 1024 // bytes of head_content
+	maxMenuItems = 10
+	maxMenuLabel = 128 // bytes of an item's content
+)
+
+// WeCom error codes the adapter acts on.
+const (
+	codeBusy         = -1
+	codeInvalidCred  = 40001
+	codeInvalidToken = 40014
+	codeExpiredToken = 42001
+	codeFreqLimit    = 45009 // calls too frequent
+)
+
+// sdkCodes gives back the codes the kf client turns into fixed texts.
+var sdkCodes = map[kf.Error]int64{
+	kf.SDKInvalidCredential:                   codeInvalidCred,
+	kf.SDKAccessTokenInvalid:                  codeInvalidToken,
+	kf.SDKAccessTokenExpired:                  codeExpiredToken,
+	kf.SDKApiFreqOutOfLimit:                   codeFreqLimit,
+	kf.SDKInvalidCorpID:                       40013,
+	kf.SDKApiForbidden:                        48002,
+	kf.SDKInvalidOpenKFID:                     95000,
+	kf.SDKOpenKFIDNotExist:                    95004,
+	kf.SDKNotUseInWeCom:                       95012,
+	kf.SDKApiNotOpen:                          95017,
+	kf.SDKContentContainsSensitiveInformation: 40201,
+}
+
+// moreInfoRe finds the code in WeCom's errmsg ("…, more info at
+// https://open.work.weixin.qq.com/devtool/query?e=95018"), which is all
+// the kf client keeps of an error it has no text for.
+var moreInfoRe = regexp.MustCompile(`devtool/query\?e=(-?\d+)`)
+
+// code returns WeCom's error code carried by err, however the SDK
+// reported it.
+func code(err error) (int64, bool) {
+	if err == nil {
+		return 0, false
+	}
+	var ke kf.Error
+	if errors.As(err, &ke) {
+		if n, ok := sdkCodes[ke]; ok {
+			return n, true
+		}
+	}
+	if m := moreInfoRe.FindStringSubmatch(err.Error()); m != nil {
+		if n, err := strconv.ParseInt(m[1], 10, 64); err == nil {
+			return n, true
+		}
+	}
+	return errcode(err)
+}
+
+// Send delivers m to the customer in m.ChatID ("<open_kfid>/<external
+// userid>", or just the userid with channels.wecom.open_kfid set) with
+// kf/send_msg: text, in parts of at most 2,048 bytes cut at sentence
+// ends, and buttons as a menu message whose items send their payload
+// back. WeCom allows 5 messages within 48 hours of the customer's last
+// message; a message that would exceed that, or come later, fails
+// permanently with the reason. The SDK takes no context: ctx is checked
+// before each call, and the HTTP client's timeout bounds a call.
+func (c *Channel) Send(ctx context.Context, m channels.Outbound) error {
+	kfID, user, err := c.target(m.ChatID)
+	switch {
+	case err != nil:
+		return channels.Permanent(err)
+	case m.Group:
+		return channels.Permanent(errors.New("wecom: customer service has no group chats"))
+	case strings.TrimSpace(m.Text) == "" && len(m.Buttons) == 0:
+		return channels.Permanent(errors.New("wecom: empty message"))
+	}
+	chat := kfID + "/" + user
+	msgs, err := c.compose(m, kfID, user)
+	if err != nil {
+		return err
+	}
+	start := c.partsSent(chat, m.ID)
+	if err := c.reserve(chat, len(msgs)-start); err != nil {
+		return fmt.Errorf("wecom: %w", err)
+	}
+	for i := start; i < len(msgs); i++ {
+		msg := msgs[i]
+		err := c.call(ctx, func() error {
+			_, err := c.kf.SendMsg(msg)
+			return err
+		})
+		if err != nil {
+			return c.classify("send_msg", err)
+		}
+		c.countSent(chat)
+		if len(msgs) > 1 {
+			c.setPartsSent(chat, m.ID, i+1)
+		}
+	}
+	return nil
+}
+
+// target splits a ChatID into the kf account and the customer.
+func (c *Channel) target(chatID string) (kfID, user string, err error) {
+	kfID, user, ok := strings.Cut(chatID, "/")
+	if !ok {
+		kfID, user = c.cfg.OpenKfID, chatID
+	}
+	if !kfIDRe.MatchString(kfID) || !kfIDRe.MatchString(user) {
+		return "", "", fmt.Errorf("wecom: chat %q is not <open_kfid>/<external_userid> (and channels.wecom.open_kfid is %q)", chatID, c.cfg.OpenKfID)
+	}
+	return kfID, user, nil
+}
+
+// compose turns m into send_msg requests: text parts, and with buttons a
+// final menu message whose head is the last part.
+func (c *Channel) compose(m channels.Outbound, kfID, user string) ([]any, error) {
+	to := sendmsg.Message{ToUser: user, OpenKFID: kfID}
+	var parts []string
+	if strings.TrimSpace(m.Text) != "" {
+		parts = split(m.Text, maxTextBytes)
+	}
+	var msgs []any
+	if len(m.Buttons) == 0 {
+		for _, p := range parts {
+			t := sendmsg.Text{Message: to, MsgType: "text"}
+			t.Text.Content = p
+			msgs = append(msgs, t)
+		}
+		return msgs, nil
+	}
+	head := ""
+	if len(parts) > 0 {
+		last := parts[len(parts)-1]
+		parts = parts[:len(parts)-1]
+		tail := split(last, maxMenuHead)
+		parts = append(parts, tail[:len(tail)-1]...)
+		head = tail[len(tail)-1]
+	}
+	for _, p := range parts {
+		t := sendmsg.Text{Message: to, MsgType: "text"}
+		t.Text.Content = p
+		msgs = append(msgs, t)
+	}
+	menu := sendmsg.Menu{Message: to, MsgType: "msgmenu"}
+	menu.MsgMenu.HeadContent = head
+	buttons := m.Buttons
+	if len(buttons) > maxMenuItems {
+		c.log.Warn("wecom: menu cut to WeCom's 10 items", "buttons", len(buttons))
+		buttons = buttons[:maxMenuItems]
+	}
+	for _, b := range buttons {
+		id, err := c.menuID(b.Payload)
+		if err != nil {
+			return nil, err
+		}
+		item := sendmsg.MenuClick{Type: "click"}
+		item.Click.ID = id
+		item.Click.Content = clip(b.Label, maxMenuLabel)
+		menu.MsgMenu.List = append(menu.MsgMenu.List, item)
+	}
+	return append(msgs, menu), nil
+}
+
+// clip cuts s to at most n bytes without splitting a character.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// call runs an SDK call, and once more with a fresh access token when
+// WeCom rejects the cached one, which the SDK never evicts itself.
+func (c *Channel) call(ctx context.Context, fn func() error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := fn()
+	if n, ok := code(err); ok && (n == codeInvalidCred || n == codeInvalidToken || n == codeExpiredToken) {
+		c.log.Info("wecom: access token rejected, fetching a new one", "errcode", n)
+		c.cache.clear()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err = fn()
+	}
+	return err
+}
+
+// classify wraps an API error for the outbox. An answer from WeCom with
+// an error code is permanent (session closed, quota used up, account not
+// authorised …) except a busy system and the frequency limit; network and
+// HTTP failures are temporary.
+func (c *Channel) classify(what string, err error) error {
+	err = redact(err)
+	wrapped := fmt.Errorf("wecom: %s: %w", what, err)
+	n, ok := code(err)
+	var ke kf.Error
+	switch {
+	case ok && n == codeFreqLimit:
+		return &channels.RetryAfterError{After: time.Minute, Err: wrapped}
+	case ok && n == codeBusy:
+		return wrapped
+	case ok && n >= 40000:
+		return channels.Permanent(wrapped)
+	case errors.As(err, &ke) && ke != kf.SDKUnknownError && ke != kf.SDKCacheUnavailable:
+		// The kf client returns WeCom's errmsg as a kf.Error when it has
+		// no text of its own: WeCom answered, and refused.
+		if strings.Contains(strings.ToLower(string(ke)), "system busy") {
+			return wrapped
+		}
+		return channels.Permanent(wrapped)
+	}
+	return wrapped
+}
