@@ -59,7 +59,11 @@ type LogEntry struct {
 	// SendAt is when a scheduled message (a follow-up) goes out; zero for
 	// messages sent at once.
 	SendAt time.Time `json:"send_at,omitzero"`
-	Time   time.Time `json:"time"`
+	// Delivery and DeliveryError are filled in for the console from the
+	// outbox row (pending, delivered, dead and why); they are not stored.
+	Delivery      string    `json:"delivery,omitempty"`
+	DeliveryError string    `json:"delivery_error,omitempty"`
+	Time          time.Time `json:"time"`
 }
 
 // DispatchResult says what Dispatch did with an event.

@@ -267,3 +267,42 @@ func TestWeChatEndToEnd(t *testing.T) {
 		t.Fatalf("customer got %d messages, want 1", n)
 	}
 }
+
+func TestTelegramRateLimitAndUndeliverableReplies(t *testing.T) {
+	s, fake := telegramServer(t)
+	ann := telegramtest.User{ID: 42, FirstName: "Ann", LanguageCode: "zh-hans"}
+	// Telegram answers 429 with retry_after: the outbox waits and succeeds.
+	fake.FailNext("sendMessage", telegramtest.Failure{Code: 429, Description: "Too Many Requests: retry after 1", RetryAfter: 1})
+	s.telegram("s3cret-hook", telegramtest.TextUpdate(2001, 42, ann, "质量太差了，我要投诉"))
+	waitFor(t, func() bool { return len(fake.Calls("sendMessage")) >= 1 })
+	if sentTo(fake, "42", "人工客服") {
+		t.Fatal("delivered despite the 429")
+	}
+	s.clock.Add(2 * time.Second) // past retry_after on the app's clock
+	waitFor(t, func() bool { s.app.Outbox().Wake(); return sentTo(fake, "42", "人工客服") })
+	// The customer blocks the bot; the agent's reply is undeliverable, and
+	// the console shows it with the reason.
+	conv, _, _ := s.app.Engine().Conversation("telegram", "42", 1)
+	id := conv.State.Handoff.Ticket
+	// While the agent types, the customer sees the typing indicator.
+	if code := s.api(s.agentTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/typing", id), nil, nil); code != 204 {
+		t.Fatalf("typing: %d", code)
+	}
+	if calls := fake.Calls("sendChatAction"); len(calls) != 1 || calls[0].Params["action"] != "typing" || calls[0].Params["chat_id"] != "42" {
+		t.Fatalf("sendChatAction calls: %+v", calls)
+	}
+	fake.Block("42")
+	if code := s.api(s.agentTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/messages", id), map[string]string{"text": "您好，我来处理"}, nil); code != 200 {
+		t.Fatalf("reply: %d", code)
+	}
+	var view TicketView
+	waitFor(t, func() bool {
+		s.app.Outbox().Wake()
+		s.api(s.agentTok, "GET", fmt.Sprintf("/api/v1/tickets/%d", id), nil, &view)
+		last := view.Messages[len(view.Messages)-1]
+		return last.Agent == "alice" && last.Delivery == StatusDead
+	})
+	if last := view.Messages[len(view.Messages)-1]; !strings.Contains(strings.ToLower(last.DeliveryError), "blocked") {
+		t.Fatalf("undeliverable reason = %q", last.DeliveryError)
+	}
+}

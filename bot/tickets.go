@@ -102,6 +102,16 @@ func (a *App) Ticket(who handoff.Account, id uint64) (*TicketView, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i := range msgs {
+		// An agent must see a reply that never arrived (WeChat's 48-hour
+		// window, a blocked bot) and why.
+		if msgs[i].Dir != "out" || msgs[i].OutboxID == 0 {
+			continue
+		}
+		if row, found, err := a.outbox.Row(msgs[i].OutboxID); err == nil && found {
+			msgs[i].Delivery, msgs[i].DeliveryError = row.Status, row.LastError
+		}
+	}
 	v.Messages = msgs
 	v.Member = MemberProfile{Channel: t.Channel, ChatID: t.ChatID, UserID: conv.UserID, Member: conv.Member, MemberTier: conv.MemberTier,
 		Locale: conv.State.Locale, Since: conv.Created, Messages: conv.Messages, Emotion: conv.State.Emotion.Value, Tickets: v.Member.Tickets}

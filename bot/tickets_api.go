@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebot/carebot/handoff"
+	"github.com/carebot/carebot/store"
 )
 
 // ticketRoutes registers the console's ticket API:
@@ -22,6 +24,7 @@ import (
 //	POST /api/v1/tickets/{id}/transfer    {"note": "..."}
 //	POST /api/v1/tickets/{id}/resolve     {"cause": "...", "note": "..."}
 //	POST /api/v1/tickets/{id}/compensate  {"right": "sorry-10"}  a coupon, free of points
+//	POST /api/v1/tickets/{id}/typing      show the customer the agent is typing
 func (a *App) ticketRoutes(mux *http.ServeMux) {
 	agent := func(h func(http.ResponseWriter, *http.Request, handoff.Account)) http.HandlerFunc {
 		return a.auth.Require(handoff.RoleAgent, h)
@@ -42,6 +45,7 @@ func (a *App) ticketRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/tickets/{id}/compensate", agent(a.handleTicketAction(func(who handoff.Account, id uint64, req ticketRequest) (*handoff.Ticket, error) {
 		return a.CompensateTicket(who, id, req.Right)
 	})))
+	mux.HandleFunc("POST /api/v1/tickets/{id}/typing", agent(a.handleTicketTyping))
 	mux.HandleFunc("POST /api/v1/tickets/{id}/resolve", agent(a.handleTicketAction(func(who handoff.Account, id uint64, req ticketRequest) (*handoff.Ticket, error) {
 		return a.ResolveTicket(who, id, req.Cause, req.Note)
 	})))
@@ -226,4 +230,48 @@ func (a *App) handleTicketEvents(w http.ResponseWriter, r *http.Request, who han
 		}
 		flusher.Flush()
 	}
+}
+
+// typer is a channel that can show the customer that someone is typing
+// (Telegram's chat action, LINE's loading animation, WeChat's typing
+// status).
+type typer interface {
+	Typing(ctx context.Context, chatID string) error
+}
+
+// handleTicketTyping shows the customer that the agent is writing a reply:
+// the console calls it while the agent types, at most every few seconds.
+func (a *App) handleTicketTyping(w http.ResponseWriter, r *http.Request, who handoff.Account) {
+	id, err := ticketID(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var t *handoff.Ticket
+	if err := a.store.View(func(tx store.Tx) error {
+		var err error
+		t, err = handoff.Get(tx, id)
+		return err
+	}); err != nil {
+		a.ticketError(w, err)
+		return
+	}
+	if !handoff.CanWork(who, t) || !t.Active() {
+		a.ticketError(w, fmt.Errorf("typing on ticket %d: %w", id, handoff.ErrForbidden))
+		return
+	}
+	ch, ok := a.registry.Get(t.Channel)
+	ty, can := ch.(typer)
+	if !ok || !can {
+		w.WriteHeader(http.StatusNoContent) // the platform has no typing indicator
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if err := ty.Typing(ctx, t.ChatID); err != nil {
+		// A typing indicator is a courtesy: its failure is logged, not the
+		// agent's problem.
+		a.log.Debug("typing indicator failed", "channel", t.Channel, "err", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -14,7 +14,9 @@
 // supplies. The package imports only SDK subpackages: the SDK's root
 // package switches the global logrus to Debug and prints message XML.
 // The SDK's HTTP client is process-wide; New installs carebot's client on
-// it (see installHTTP), so tests that use it must not run in parallel.
+// it (see wxapi.InstallHTTP), so tests that use it must not run in parallel.
 //
-// It knows nothing about dialog or storage; it imports only channels.
+// It knows nothing about dialog or storage; of carebot it imports only
+// channels and channels/internal/wxapi, the SDK plumbing it shares with
+// channels/wecom.
 package wechat

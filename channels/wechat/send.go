@@ -13,6 +13,7 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi"
 )
 
 // WeChat error codes the adapter acts on.
@@ -69,13 +70,13 @@ func (c *Channel) Send(ctx context.Context, m channels.Outbound) error {
 	if err := c.rememberMenu(openID, m.Buttons); err != nil {
 		return fmt.Errorf("wechat: remember menu: %w", err)
 	}
-	parts := split(withMenu(m.Text, m.Buttons), maxTextBytes)
+	parts := wxapi.Split(withMenu(m.Text, m.Buttons), wxapi.MaxTextBytes)
 	for i := c.partsSent(openID, m.ID); i < len(parts); i++ {
 		part := parts[i]
 		err := c.call(ctx, func() error {
 			return c.msgs.Send(message.NewCustomerTextMessage(openID, part))
 		})
-		if code, ok := errcode(err); ok && (code == codeOutOfWindow || code == codeOutOfResponses) {
+		if code, ok := wxapi.Errcode(err); ok && (code == codeOutOfWindow || code == codeOutOfResponses) {
 			c.log.Info("wechat: customer-service message refused, trying a template", "kind", m.Kind, "errcode", code)
 			return c.sendTemplate(ctx, m, fmt.Sprintf("WeChat refused the customer-service message (errcode %d: %s)", code, hints[code]))
 		}
@@ -140,7 +141,7 @@ func (c *Channel) Typing(ctx context.Context, openID string) error {
 	err := c.call(ctx, func() error {
 		return c.cs.SendTypingStatus(openID, customerservice.Typing)
 	})
-	if code, ok := errcode(err); ok && (code == codeOutOfWindow || code == codeOutOfResponses) {
+	if code, ok := wxapi.Errcode(err); ok && (code == codeOutOfWindow || code == codeOutOfResponses) {
 		return nil // the window closed after all: nothing to show
 	}
 	if err != nil {
@@ -202,9 +203,9 @@ func (c *Channel) call(ctx context.Context, fn func() error) error {
 		return err
 	}
 	err := fn()
-	if code, ok := errcode(err); ok && (code == codeInvalidToken || code == codeExpiredToken || code == codeIllegalToken) {
+	if code, ok := wxapi.Errcode(err); ok && (code == codeInvalidToken || code == codeExpiredToken || code == codeIllegalToken) {
 		c.log.Info("wechat: access token rejected, fetching a new one", "errcode", code)
-		c.cache.clear()
+		c.cache.Clear()
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -217,8 +218,8 @@ func (c *Channel) call(ctx context.Context, fn func() error) error {
 // retry-after, other client errors (4xxxx) are permanent, and system
 // errors, network failures and HTTP errors are temporary.
 func (c *Channel) classify(what string, err error) error {
-	err = redact(err)
-	code, ok := errcode(err)
+	err = wxapi.Redact(err)
+	code, ok := wxapi.Errcode(err)
 	if !ok {
 		return fmt.Errorf("wechat: %s: %w", what, err)
 	}

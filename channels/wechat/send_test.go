@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi"
 )
 
 const (
@@ -321,7 +322,7 @@ func TestSendLongTextResumesAfterFailure(t *testing.T) {
 	var joined strings.Builder
 	for i, b := range got {
 		c := b.Text.Content
-		if len(c) > maxTextBytes || !utf8.ValidString(c) {
+		if len(c) > wxapi.MaxTextBytes || !utf8.ValidString(c) {
 			t.Errorf("part %d: %d bytes, valid UTF-8 %v", i, len(c), utf8.ValidString(c))
 		}
 		if !strings.HasSuffix(c, "。") {
@@ -452,5 +453,14 @@ func TestNewValidates(t *testing.T) {
 	}
 	if _, err := New(ok, nil, Options{}); err == nil {
 		t.Error("nil dispatch accepted")
+	}
+}
+
+func TestUntilChinaMidnight(t *testing.T) {
+	if d := untilChinaMidnight(time.Date(2025, 3, 14, 15, 30, 0, 0, time.UTC)); d != 30*time.Minute {
+		t.Errorf("23:30 in Beijing: %v", d)
+	}
+	if d := untilChinaMidnight(time.Date(2025, 3, 14, 15, 59, 59, 0, time.UTC)); d != time.Minute {
+		t.Errorf("a second before midnight: %v, want the one-minute floor", d)
 	}
 }

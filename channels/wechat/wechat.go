@@ -18,10 +18,15 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi"
 )
 
 // Name is the channel name used in events and outbox rows.
 const Name = "wechat"
+
+// apiHost is the host the SDK's Official Account URLs point at; New routes
+// it to Config.APIBase (see wxapi.InstallHTTP).
+const apiHost = "api.weixin.qq.com"
 
 // DefaultAPIBase is where the Official Account API lives.
 const DefaultAPIBase = "https://" + apiHost
@@ -52,7 +57,7 @@ type Options struct {
 	// slog.Default().
 	Logger *slog.Logger
 	// HTTPClient's transport and timeout are used for every API call (the
-	// SDK's client is process-wide, see installHTTP); nil means a client
+	// SDK's client is process-wide, see wxapi.InstallHTTP); nil means a client
 	// with a 10-second timeout.
 	HTTPClient *http.Client
 	// KV keeps per-customer state: the last action that opened the
@@ -73,7 +78,7 @@ type Channel struct {
 	kv       channels.KV
 	now      func() time.Time
 
-	cache *tokenCache
+	cache *wxapi.TokenCache
 	// The SDK's getters create these lazily without a lock, so they are
 	// created once here rather than per call from concurrent workers.
 	msgs      *message.Manager
@@ -91,7 +96,7 @@ type Channel struct {
 }
 
 // New returns the channel for cfg. It points the SDK's process-wide HTTP
-// client at cfg.APIBase (see installHTTP), so create channels before
+// client at cfg.APIBase (see wxapi.InstallHTTP), so create channels before
 // serving, not concurrently with sends.
 func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error) {
 	if dispatch == nil {
@@ -113,7 +118,7 @@ func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error)
 	if cfg.EncodingAESKey != "" && !validAESKey(cfg.EncodingAESKey) {
 		bad("encoding_aes_key", "must be the 43 characters WeChat generates (base64 of 32 bytes)")
 	}
-	base, err := parseBase(cfg.APIBase, DefaultAPIBase)
+	base, err := wxapi.ParseBase(cfg.APIBase, DefaultAPIBase)
 	if err != nil {
 		bad("api_base", "%v", err)
 	}
@@ -141,9 +146,9 @@ func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	installHTTP(opts.HTTPClient, apiHost, base)
+	wxapi.InstallHTTP(opts.HTTPClient, apiHost, base)
 
-	cache := newTokenCache(opts.Now)
+	cache := wxapi.NewTokenCache(opts.Now)
 	oa := officialaccount.NewOfficialAccount(&oaconfig.Config{
 		AppID:          cfg.AppID,
 		AppSecret:      cfg.AppSecret,

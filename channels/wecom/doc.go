@@ -15,6 +15,7 @@
 //
 // The package imports only SDK subpackages (the root package switches the
 // global logrus to Debug). The SDK's HTTP client is process-wide and is
-// shared with channels/wechat (see installHTTP), so tests that use it must
-// not run in parallel. It imports only channels of carebot.
+// shared with channels/wechat (see wxapi.InstallHTTP), so tests that use it must
+// not run in parallel. Of carebot it imports only channels and
+// channels/internal/wxapi, the SDK plumbing it shares with channels/wechat.
 package wecom

@@ -14,6 +14,7 @@ import (
 	"github.com/silenceper/wechat/v2/work/kf/sendmsg"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi"
 )
 
 // WeCom limits on a menu message (msgmenu).
@@ -69,7 +70,7 @@ func code(err error) (int64, bool) {
 			return n, true
 		}
 	}
-	return errcode(err)
+	return wxapi.Errcode(err)
 }
 
 // Send delivers m to the customer in m.ChatID ("<open_kfid>/<external
@@ -134,7 +135,7 @@ func (c *Channel) compose(m channels.Outbound, kfID, user string) ([]any, error)
 	to := sendmsg.Message{ToUser: user, OpenKFID: kfID}
 	var parts []string
 	if strings.TrimSpace(m.Text) != "" {
-		parts = split(m.Text, maxTextBytes)
+		parts = wxapi.Split(m.Text, wxapi.MaxTextBytes)
 	}
 	var msgs []any
 	if len(m.Buttons) == 0 {
@@ -149,7 +150,7 @@ func (c *Channel) compose(m channels.Outbound, kfID, user string) ([]any, error)
 	if len(parts) > 0 {
 		last := parts[len(parts)-1]
 		parts = parts[:len(parts)-1]
-		tail := split(last, maxMenuHead)
+		tail := wxapi.Split(last, maxMenuHead)
 		parts = append(parts, tail[:len(tail)-1]...)
 		head = tail[len(tail)-1]
 	}
@@ -198,7 +199,7 @@ func (c *Channel) call(ctx context.Context, fn func() error) error {
 	err := fn()
 	if n, ok := code(err); ok && (n == codeInvalidCred || n == codeInvalidToken || n == codeExpiredToken) {
 		c.log.Info("wecom: access token rejected, fetching a new one", "errcode", n)
-		c.cache.clear()
+		c.cache.Clear()
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -212,7 +213,7 @@ func (c *Channel) call(ctx context.Context, fn func() error) error {
 // authorised …) except a busy system and the frequency limit; network and
 // HTTP failures are temporary.
 func (c *Channel) classify(what string, err error) error {
-	err = redact(err)
+	err = wxapi.Redact(err)
 	wrapped := fmt.Errorf("wecom: %s: %w", what, err)
 	n, ok := code(err)
 	var ke kf.Error

@@ -14,6 +14,7 @@ import (
 	"github.com/silenceper/wechat/v2/work/kf/syncmsg"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi"
 )
 
 const (
@@ -213,7 +214,7 @@ func (c *Channel) syncAccount(ctx context.Context, kfID, token string) error {
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("wecom: sync_msg: %w", redact(err))
+			return fmt.Errorf("wecom: sync_msg: %w", wxapi.Redact(err))
 		}
 		for _, m := range res.MsgList {
 			if err := c.handle(ctx, m, first); err != nil {

@@ -14,10 +14,15 @@ import (
 	"github.com/silenceper/wechat/v2/work/kf"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi"
 )
 
 // Name is the channel name used in events and outbox rows.
 const Name = "wecom"
+
+// apiHost is the host the SDK's WeCom URLs point at; New routes it to
+// Config.APIBase (see wxapi.InstallHTTP).
+const apiHost = "qyapi.weixin.qq.com"
 
 // DefaultAPIBase is where the WeCom API lives.
 const DefaultAPIBase = "https://" + apiHost
@@ -45,7 +50,7 @@ type Options struct {
 	// slog.Default().
 	Logger *slog.Logger
 	// HTTPClient's transport and timeout are used for every API call (the
-	// SDK's client is process-wide, see installHTTP); nil means a client
+	// SDK's client is process-wide, see wxapi.InstallHTTP); nil means a client
 	// with a 10-second timeout.
 	HTTPClient *http.Client
 	// KV keeps the sync_msg cursor and, per customer, the 48-hour window
@@ -65,7 +70,7 @@ type Channel struct {
 	kv       channels.KV
 	now      func() time.Time
 
-	cache *tokenCache
+	cache *wxapi.TokenCache
 	kf    *kf.Client
 
 	// dispatchTimeout bounds each hand-over to the engine; syncTimeout a
@@ -93,7 +98,7 @@ type Channel struct {
 }
 
 // New returns the channel for cfg. It points the SDK's process-wide HTTP
-// client at cfg.APIBase (see installHTTP), so create channels before
+// client at cfg.APIBase (see wxapi.InstallHTTP), so create channels before
 // serving, not concurrently with sends.
 func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error) {
 	if dispatch == nil {
@@ -118,7 +123,7 @@ func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error)
 	if cfg.OpenKfID != "" && !kfIDRe.MatchString(cfg.OpenKfID) {
 		bad("open_kfid", "%q is not an open_kfid", cfg.OpenKfID)
 	}
-	base, err := parseBase(cfg.APIBase, DefaultAPIBase)
+	base, err := wxapi.ParseBase(cfg.APIBase, DefaultAPIBase)
 	if err != nil {
 		bad("api_base", "%v", err)
 	}
@@ -131,9 +136,9 @@ func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error)
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	installHTTP(opts.HTTPClient, apiHost, base)
+	wxapi.InstallHTTP(opts.HTTPClient, apiHost, base)
 
-	cache := newTokenCache(opts.Now)
+	cache := wxapi.NewTokenCache(opts.Now)
 	// kf.NewClient rather than work.NewWork(…).GetKF(): the work package
 	// pulls in every WeCom API, the chat archive's cgo library included.
 	client, err := kf.NewClient(&config.Config{

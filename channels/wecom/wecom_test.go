@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi"
 )
 
 const (
@@ -309,7 +310,7 @@ func TestSendLongTextInParts(t *testing.T) {
 	var joined strings.Builder
 	for _, m := range e.api.sentMsgs() {
 		c := m["text"].(map[string]any)["content"].(string)
-		if len(c) > maxTextBytes {
+		if len(c) > wxapi.MaxTextBytes {
 			t.Errorf("part of %d bytes", len(c))
 		}
 		joined.WriteString(c)

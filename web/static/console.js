@@ -64,6 +64,8 @@
       noPast: '没有更早的工单。',
       transferTitle: '转给主管',
       compensate: '送券',
+      undelivered: '未送达：{reason}',
+      scheduled: '计划于 {when} 发送',
       compensateTitle: '送一张补偿券（不扣积分）',
       compensateRight: '券',
       chooseRight: '请选择券…',
@@ -225,6 +227,8 @@
       noPast: 'No earlier tickets.',
       transferTitle: 'Transfer to a supervisor',
       compensate: 'Give coupon',
+      undelivered: 'Not delivered: {reason}',
+      scheduled: 'Scheduled for {when}',
       compensateTitle: 'Give a compensation coupon (no points)',
       compensateRight: 'Coupon',
       chooseRight: 'Choose a coupon…',
@@ -1218,7 +1222,12 @@
     let added = 0;
     let fromCustomer = false;
     for (const m of sorted) {
-      if (shownSeqs.has(m.seq)) continue;
+      if (shownSeqs.has(m.seq)) {
+        // A message shown before may since have failed for good.
+        const li = els.messages.querySelector(`li[data-seq="${Number(m.seq)}"]`);
+        if (li) deliveryNote(li, m);
+        continue;
+      }
       shownSeqs.add(m.seq);
       els.messages.append(messageItem(m, ticketId));
       added++;
@@ -1247,6 +1256,7 @@
 
     const text = typeof m.text === 'string' && m.text ? m.text : m.payload || '';
     li.append(el('div', 'bubble', text));
+    deliveryNote(li, m);
 
     if (emo) {
       const line = el('div', 'emo');
@@ -1257,6 +1267,19 @@
       if (cues) li.append(cues);
     }
     return li;
+  }
+
+  // deliveryNote marks an outgoing message that could not be delivered
+  // (outside WeChat's 48-hour window, a blocked bot) with the reason, and a
+  // follow-up that is scheduled for later.
+  function deliveryNote(li, m) {
+    if (li.querySelector('.delivery-note')) return;
+    if (m.delivery === 'dead') {
+      li.classList.add('undelivered');
+      li.append(el('p', 'delivery-note', t('undelivered', { reason: m.delivery_error || '' })));
+    } else if (m.send_at && m.delivery === 'pending') {
+      li.append(el('p', 'delivery-note scheduled', t('scheduled', { when: formatTime(m.send_at) })));
+    }
   }
 
   function cueChips(cues) {
@@ -1627,9 +1650,21 @@
       sendReply();
     }
   });
+  // While the agent writes, the customer sees "typing…" (where the
+  // platform has it); one signal every few seconds is enough.
+  let lastTyping = 0;
+  function signalTyping() {
+    if (!current || els.reply.disabled || !els.reply.value.trim()) return;
+    const now = Date.now();
+    if (now - lastTyping < 4000) return;
+    lastTyping = now;
+    api(`/tickets/${current.id}/typing`, { method: 'POST' }).catch(() => {});
+  }
+
   els.reply.addEventListener('input', () => {
     autoGrow();
     updateSend();
+    signalTyping();
   });
 
   document.addEventListener('keydown', (e) => {

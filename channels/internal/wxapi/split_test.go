@@ -1,4 +1,4 @@
-package wechat
+package wxapi
 
 import (
 	"strings"
@@ -24,26 +24,15 @@ func TestSplit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := split(tt.text, tt.limit)
+			got := Split(tt.text, tt.limit)
 			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
-				t.Errorf("split(%q, %d) = %q, want %q", tt.text, tt.limit, got, tt.want)
+				t.Errorf("Split(%q, %d) = %q, want %q", tt.text, tt.limit, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestParseChoice(t *testing.T) {
-	for in, want := range map[string]int{
-		"1": 1, " 2 ": 2, "３": 3, "12": 12, "2.": 2, "2、": 2, "2）": 2,
-		"": 0, "0": 0, "123": 0, "a": 0, "1a": 0, "二": 0, "-1": 0, "1 2": 0,
-	} {
-		if got := parseChoice(in); got != want {
-			t.Errorf("parseChoice(%q) = %d, want %d", in, got, want)
-		}
-	}
-}
-
-// FuzzSplit checks split's promises on any input: parts fit, characters
+// FuzzSplit checks Split's promises on any input: parts fit, characters
 // are never cut, and nothing but whitespace at the cuts is lost.
 func FuzzSplit(f *testing.F) {
 	f.Add("感谢您的耐心等待。我们已经为您核实了订单信息！", 16)
@@ -53,7 +42,7 @@ func FuzzSplit(f *testing.F) {
 		if limit < 4 || limit > 4096 {
 			return
 		}
-		parts := split(text, limit)
+		parts := Split(text, limit)
 		var kept strings.Builder
 		for _, p := range parts {
 			if len(p) > limit {
@@ -66,7 +55,7 @@ func FuzzSplit(f *testing.F) {
 		}
 		strip := func(s string) string { return strings.Join(strings.Fields(s), "") }
 		if utf8.ValidString(text) && strip(kept.String()) != strip(text) {
-			t.Fatalf("split(%q) = %q loses text", text, parts)
+			t.Fatalf("Split(%q) = %q loses text", text, parts)
 		}
 	})
 }

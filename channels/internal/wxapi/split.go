@@ -1,20 +1,23 @@
-package wecom
+package wxapi
 
 import (
 	"strings"
 	"unicode/utf8"
 )
 
-// maxTextBytes is the longest text sent in one message: WeCom documents
-// 2,048 bytes for a kf text message.
-const maxTextBytes = 2048
+// MaxTextBytes is the longest text sent in one message. WeCom documents
+// 2,048 bytes for a kf text message and WeChat gives no number for the
+// Official Account's customer-service texts, where longer texts are
+// reported to fail with 45002; 2,048 bytes of UTF-8 (about 680 Chinese
+// characters) is safe for both.
+const MaxTextBytes = 2048
 
-// split cuts text into parts of at most limit bytes, at the latest
+// Split cuts text into parts of at most limit bytes, at the latest
 // paragraph break, else line break, else sentence end, else space that
 // fits, and only as a last resort inside a run of text (never inside a
 // UTF-8 character). Parts keep their text exactly: joined, they are text
 // minus the whitespace at the cuts.
-func split(text string, limit int) []string {
+func Split(text string, limit int) []string {
 	var parts []string
 	for len(text) > limit {
 		cut := cutPoint(text, limit)

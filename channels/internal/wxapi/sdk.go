@@ -1,4 +1,4 @@
-package wecom
+package wxapi
 
 import (
 	"errors"
@@ -15,24 +15,22 @@ import (
 )
 
 // The SDK sends every request through util.DefaultHTTPClient to hard-coded
-// https://qyapi.weixin.qq.com URLs, and both are process-wide. Rather than
-// util.SetURIModifier, which has no getter and so lets the last adapter to
-// start silently undo the other's rewrite, carebot installs one client whose
-// transport routes each SDK host to its configured base. channels/wechat
-// installs its route on the same client: the two packages do not import
-// each other and agree only on the shape of sdkRouter. (This file and
-// split.go repeat channels/wechat's for that reason.)
+// https://api.weixin.qq.com (Official Account) and
+// https://qyapi.weixin.qq.com (WeCom) URLs, and both are process-wide.
+// Rather than util.SetURIModifier, which has no getter and so lets the last
+// adapter to start silently undo the other's rewrite, carebot installs one
+// client whose transport routes each SDK host to its configured base: each
+// channel calls InstallHTTP with its own host, and the routes the other
+// installed are kept.
 
-// apiHost is the host the SDK's WeCom URLs point at.
-const apiHost = "qyapi.weixin.qq.com"
-
-// defaultHTTPTimeout bounds every SDK call: the SDK takes no context, so the
+// DefaultHTTPTimeout bounds every SDK call: the SDK takes no context, so the
 // client's timeout is the only thing that ends a hung request.
-const defaultHTTPTimeout = 10 * time.Second
+const DefaultHTTPTimeout = 10 * time.Second
 
-// sdkRouter is implemented by the transports that carebot's WeChat-family
-// adapters install; WithRoute returns a copy that also sends requests for
-// host to base (nil base removes the route), over next when next is not nil.
+// sdkRouter is implemented by the transports InstallHTTP installs; WithRoute
+// returns a copy that also sends requests for host to base (nil base
+// removes the route), over next when next is not nil. InstallHTTP extends
+// any transport of this shape, not only its own type.
 type sdkRouter interface {
 	WithRoute(host string, base *url.URL, next http.RoundTripper) http.RoundTripper
 }
@@ -79,17 +77,17 @@ func (r *router) RoundTrip(req *http.Request) (*http.Response, error) {
 	return next.RoundTrip(out)
 }
 
-// sdkMu serialises changes to the SDK's globals made by this package.
+// sdkMu serialises changes to the SDK's globals made by InstallHTTP.
 var sdkMu sync.Mutex
 
-// installHTTP points the SDK's process-wide HTTP client at client (or a
-// default one with a timeout) and routes host to base. Routes another
-// adapter installed are kept.
-func installHTTP(client *http.Client, host string, base *url.URL) {
+// InstallHTTP points the SDK's process-wide HTTP client at client (or a
+// default one with a timeout) and routes host to base (nil base: host
+// itself). Routes another adapter installed are kept.
+func InstallHTTP(client *http.Client, host string, base *url.URL) {
 	sdkMu.Lock()
 	defer sdkMu.Unlock()
 	var next http.RoundTripper
-	timeout := defaultHTTPTimeout
+	timeout := DefaultHTTPTimeout
 	if client != nil {
 		next = client.Transport
 		if client.Timeout > 0 {
@@ -110,9 +108,9 @@ func installHTTP(client *http.Client, host string, base *url.URL) {
 	util.DefaultHTTPClient = &http.Client{Transport: rt, Timeout: timeout}
 }
 
-// parseBase checks an api_base value; empty or WeChat's own URL means no
-// rewrite.
-func parseBase(raw, official string) (*url.URL, error) {
+// ParseBase checks an api_base value; empty or official (WeChat's own URL)
+// means no rewrite.
+func ParseBase(raw, official string) (*url.URL, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" || strings.TrimSuffix(raw, "/") == official {
 		return nil, nil
@@ -127,10 +125,10 @@ func parseBase(raw, official string) (*url.URL, error) {
 	return u, nil
 }
 
-// tokenCache is the SDK's cache.Cache for one channel's access token. The
+// TokenCache is the SDK's cache.Cache for one channel's access token. The
 // SDK's own cache.NewMemory reads its map without the lock, so it races
 // when several outbox workers send at once.
-type tokenCache struct {
+type TokenCache struct {
 	now func() time.Time
 
 	mu    sync.Mutex
@@ -142,12 +140,13 @@ type cacheItem struct {
 	expires time.Time // zero: no expiry
 }
 
-func newTokenCache(now func() time.Time) *tokenCache {
-	return &tokenCache{now: now, items: map[string]cacheItem{}}
+// NewTokenCache returns an empty cache that reads the time from now.
+func NewTokenCache(now func() time.Time) *TokenCache {
+	return &TokenCache{now: now, items: map[string]cacheItem{}}
 }
 
 // Get returns the value under key, or nil when it is missing or expired.
-func (c *tokenCache) Get(key string) any {
+func (c *TokenCache) Get(key string) any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	it, ok := c.items[key]
@@ -166,7 +165,7 @@ func (c *tokenCache) Get(key string) any {
 // gives one) keeps the value until it is evicted: a stale token is
 // rejected with 40001/42001, which evicts it, whereas expiring at once
 // would fetch a token per call and burn the daily token quota.
-func (c *tokenCache) Set(key string, val any, timeout time.Duration) error {
+func (c *TokenCache) Set(key string, val any, timeout time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	it := cacheItem{val: val}
@@ -178,19 +177,19 @@ func (c *tokenCache) Set(key string, val any, timeout time.Duration) error {
 }
 
 // IsExist reports whether key holds a live value.
-func (c *tokenCache) IsExist(key string) bool { return c.Get(key) != nil }
+func (c *TokenCache) IsExist(key string) bool { return c.Get(key) != nil }
 
 // Delete removes key.
-func (c *tokenCache) Delete(key string) error {
+func (c *TokenCache) Delete(key string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.items, key)
 	return nil
 }
 
-// clear evicts everything, which for this cache means the access token.
+// Clear evicts everything, which for this cache means the access token.
 // The SDK does not evict a token WeChat rejected, so the adapter does.
-func (c *tokenCache) clear() {
+func (c *TokenCache) Clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.items)
@@ -200,8 +199,8 @@ func (c *tokenCache) clear() {
 // net/http's) quote those URLs, and they would reach logs and the console.
 var secretParam = regexp.MustCompile(`((?:access_token|secret|corpsecret)=)[^&\s"',]+`)
 
-// redact hides credentials in err's message and keeps err in the chain.
-func redact(err error) error {
+// Redact hides credentials in err's message and keeps err in the chain.
+func Redact(err error) error {
 	if err == nil {
 		return nil
 	}
@@ -221,12 +220,13 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// errcodeRe finds WeCom's errcode in the SDK's string errors (the token
-// fetch keeps it there; the kf calls lose it, see classify).
+// errcodeRe finds WeChat's errcode in the SDK's string errors, which is
+// the only place most SDK calls keep it (WeCom's token fetch keeps it
+// there too; its kf calls lose it).
 var errcodeRe = regexp.MustCompile(`errcode\s*=\s*(-?\d+)`)
 
-// errcode returns WeChat's error code carried by err.
-func errcode(err error) (int64, bool) {
+// Errcode returns WeChat's (or WeCom's) error code carried by err.
+func Errcode(err error) (int64, bool) {
 	if err == nil {
 		return 0, false
 	}
