@@ -229,7 +229,7 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 		res.handoff = result.Handoff.Kind
 	}
 	for i, r := range replies {
-		row := OutboxRow{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Text: r.Text, Buttons: toChannelButtons(r.Buttons), SendAt: now, Kind: "reply", Group: ev.Group}
+		row := OutboxRow{Channel: ev.Channel, ChatID: ev.ChatID, UserID: ev.UserID, Text: r.Text, Buttons: toChannelButtons(r.Buttons), SendAt: now, Kind: "reply", Group: ev.Group, ImageURL: r.Image}
 		if i == 0 {
 			row.ReplyToken = ev.ReplyToken
 		}
@@ -280,7 +280,7 @@ func toChannelButtons(bs []dialog.Button) []channels.Button {
 	}
 	out := make([]channels.Button, len(bs))
 	for i, b := range bs {
-		out[i] = channels.Button{Label: b.Label, Payload: b.Payload}
+		out[i] = channels.Button{Label: b.Label, Payload: b.Payload, URL: b.URL}
 	}
 	return out
 }

@@ -49,6 +49,8 @@ type OutboxRow struct {
 	// staff, broadcast); WeChat chooses a template by it outside its
 	// 48-hour window.
 	Kind string `json:"kind,omitempty"`
+	// ImageURL is an https picture sent before the text.
+	ImageURL string `json:"image_url,omitempty"`
 	// Group is true when ChatID is a group chat.
 	Group    bool      `json:"group,omitempty"`
 	Status   string    `json:"status"`
@@ -306,7 +308,7 @@ func (o *Outbox) deliver(ctx context.Context, scanned OutboxRow) {
 		sendErr = safeSend(sctx, ch, channels.Outbound{
 			ID: row.ID, Channel: row.Channel, ChatID: row.ChatID, UserID: row.UserID,
 			Text: row.Text, Buttons: row.Buttons, ReplyToken: row.ReplyToken, Attempt: row.Attempts,
-			Kind: row.Kind, Group: row.Group,
+			Kind: row.Kind, Group: row.Group, ImageURL: row.ImageURL,
 		})
 		cancel()
 	}

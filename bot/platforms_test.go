@@ -306,3 +306,20 @@ func TestTelegramRateLimitAndUndeliverableReplies(t *testing.T) {
 		t.Fatalf("undeliverable reason = %q", last.DeliveryError)
 	}
 }
+
+func TestLinkButtonsReachTheWebChat(t *testing.T) {
+	s := startCareServer(t)
+	r := s.say("session-size-1", "尺码表在哪里看")
+	if len(r) == 0 {
+		t.Fatal("no reply")
+	}
+	var link string
+	for _, b := range r[0].Buttons {
+		if b.URL != "" {
+			link = b.URL
+		}
+	}
+	if link != "https://lumen-shop.example/help/size-chart" {
+		t.Fatalf("size guide buttons: %+v", r[0].Buttons)
+	}
+}

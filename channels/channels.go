@@ -14,6 +14,10 @@ import (
 type Button struct {
 	Label   string `json:"label"`
 	Payload string `json:"payload"`
+	// URL makes the button a link that opens in the browser; Payload is
+	// then empty. Adapters map it to the platform's link button, or list
+	// it in the text where the platform has none.
+	URL string `json:"url,omitempty"`
 }
 
 // Event is one inbound message or button press, normalised from any channel.
@@ -91,6 +95,8 @@ type Outbound struct {
 	ReplyToken string
 	// Attempt counts delivery attempts, starting at 1.
 	Attempt int
+	// ImageURL is an https picture to send before the text, "" for none.
+	ImageURL string
 	// Kind says what the message is ("reply", "agent", "care", "followup",
 	// "csat", "staff", "broadcast"); WeChat picks a template by it outside
 	// the 48-hour window.

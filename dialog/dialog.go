@@ -77,12 +77,16 @@ type State struct {
 type Button struct {
 	Label   string `json:"label"`
 	Payload string `json:"payload"`
+	// URL makes the button a link; Payload is then empty.
+	URL string `json:"url,omitempty"`
 }
 
 // Reply is one message the bot sends.
 type Reply struct {
 	Text    string   `json:"text"`
 	Buttons []Button `json:"buttons,omitempty"`
+	// Image is the https URL of a picture sent before the text.
+	Image string `json:"image,omitempty"`
 }
 
 // Outcome says how a turn was handled, for logs, metrics and the

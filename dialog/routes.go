@@ -88,9 +88,12 @@ func answerButton(c *Context) {
 func answer(c *Context, m knowledge.Match) {
 	var buttons []Button
 	for _, b := range m.Entry.Buttons {
-		buttons = append(buttons, Button{Label: b.LabelFor(c.Locale), Payload: b.Payload})
+		buttons = append(buttons, Button{Label: b.LabelFor(c.Locale), Payload: b.Payload, URL: b.URL})
 	}
 	c.Reply(m.Entry.AnswerFor(c.Locale), buttons...)
+	if m.Entry.Image != "" {
+		c.Result.Replies[len(c.Result.Replies)-1].Image = m.Entry.Image
+	}
 	c.Result.Outcome = OutcomeAnswered
 	c.Result.Match = &m
 	c.State.LastFAQ = m.Entry.ID

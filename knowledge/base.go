@@ -299,7 +299,7 @@ func newBase(seg *segment.Segmenter, entries []Entry, opts Options, cfg scoring,
 // cloneEntry deep-copies e, so that a Base never shares maps or slices with
 // its caller.
 func cloneEntry(e *Entry) Entry {
-	c := Entry{ID: e.ID, Tags: slices.Clone(e.Tags), Answer: cloneMap(e.Answer)}
+	c := Entry{ID: e.ID, Tags: slices.Clone(e.Tags), Answer: cloneMap(e.Answer), Image: e.Image}
 	if e.Questions != nil {
 		c.Questions = make(map[string][]string, len(e.Questions))
 		for l, qs := range e.Questions {
@@ -307,7 +307,7 @@ func cloneEntry(e *Entry) Entry {
 		}
 	}
 	for _, btn := range e.Buttons {
-		c.Buttons = append(c.Buttons, Button{Label: cloneMap(btn.Label), Payload: btn.Payload})
+		c.Buttons = append(c.Buttons, Button{Label: cloneMap(btn.Label), Payload: btn.Payload, URL: btn.URL})
 	}
 	return c
 }

@@ -24,8 +24,10 @@ type Button struct {
 	// Label is the button text per locale.
 	Label map[string]string `yaml:"label"`
 	// Payload is what the channel sends back when the button is pressed;
-	// "faq:<id>" answers the entry with that id.
-	Payload string `yaml:"payload"`
+	// "faq:<id>" answers the entry with that id. Empty for a link.
+	Payload string `yaml:"payload,omitempty"`
+	// URL makes the button a link (https) that opens in the browser.
+	URL string `yaml:"url,omitempty"`
 }
 
 // Entry is one FAQ: the ways customers ask it, per locale, and the answer.
@@ -39,8 +41,11 @@ type Entry struct {
 	Questions map[string][]string `yaml:"questions"`
 	// Answer is the reply per locale.
 	Answer map[string]string `yaml:"answer"`
-	// Buttons are quick replies sent with the answer.
+	// Buttons are quick replies and links sent with the answer.
 	Buttons []Button `yaml:"buttons,omitempty"`
+	// Image is the https URL of a picture sent with the answer (a size
+	// chart, a map to the shop).
+	Image string `yaml:"image,omitempty"`
 }
 
 // AnswerFor returns the answer in locale, or the closest one there is (see

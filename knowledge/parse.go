@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -218,6 +219,7 @@ func trimEntry(e *Entry) {
 	for i := range e.Buttons {
 		b := &e.Buttons[i]
 		b.Payload = strings.TrimSpace(b.Payload)
+		b.URL = strings.TrimSpace(b.URL)
 		for l, s := range b.Label {
 			b.Label[l] = strings.TrimSpace(s)
 		}
@@ -331,7 +333,7 @@ func (w *walker) file(doc *yaml.Node) {
 
 func (w *walker) entry(n *yaml.Node, i int) {
 	p := fmt.Sprintf("entries[%d]", i)
-	kv := w.fields(n, p, "id", "tags", "questions", "answer", "buttons")
+	kv := w.fields(n, p, "id", "tags", "questions", "answer", "buttons", "image")
 	if kv == nil {
 		return
 	}
@@ -353,6 +355,17 @@ func (w *walker) entry(n *yaml.Node, i int) {
 	if v, ok := kv["buttons"]; ok {
 		w.list(v, p+".buttons", w.button)
 	}
+	if v, ok := kv["image"]; ok {
+		if u, ok := w.text(v, p+".image"); ok && !isHTTPSURL(u) {
+			w.errorf(v, p+".image", "%q is not an https URL (chat apps load images over https only)", u)
+		}
+	}
+}
+
+// isHTTPSURL reports whether s is an absolute https URL with a host.
+func isHTTPSURL(s string) bool {
+	u, err := url.Parse(strings.TrimSpace(s))
+	return err == nil && u.Scheme == "https" && u.Host != ""
 }
 
 // list checks that n is a list and calls each for its items.
@@ -451,14 +464,23 @@ func (w *walker) checkKey(n *yaml.Node, i int, path string) bool {
 }
 
 func (w *walker) button(n *yaml.Node, path string) {
-	kv := w.fields(n, path, "label", "payload")
+	kv := w.fields(n, path, "label", "payload", "url")
 	if kv == nil {
 		return
 	}
 	w.localeTexts(n, kv["label"], path+".label", "label")
+	if u, isLink := kv["url"]; isLink {
+		if _, both := kv["payload"]; both {
+			w.errorf(n, path, "a button has a payload or a url, not both")
+		}
+		if s, ok := w.text(u, path+".url"); ok && !isHTTPSURL(s) {
+			w.errorf(u, path+".url", "%q is not an https URL", s)
+		}
+		return
+	}
 	v, ok := kv["payload"]
 	if !ok {
-		w.errorf(n, path, "missing payload")
+		w.errorf(n, path, "missing payload (or url for a link)")
 		return
 	}
 	payload, ok := w.text(v, path+".payload")

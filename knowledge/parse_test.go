@@ -343,3 +343,34 @@ func TestLoadDirNamesRealPath(t *testing.T) {
 		t.Errorf("LoadDir of a missing directory = %v", err)
 	}
 }
+
+func TestLinksAndImages(t *testing.T) {
+	good := `
+entries:
+  - id: size
+    questions: {en: [size chart]}
+    answer: {en: See the chart.}
+    image: https://shop.example/chart.png
+    buttons:
+      - label: {en: Open the chart}
+        url: https://shop.example/chart
+`
+	es, err := Parse([]byte(good), "good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es[0].Image != "https://shop.example/chart.png" || es[0].Buttons[0].URL != "https://shop.example/chart" || es[0].Buttons[0].Payload != "" {
+		t.Fatalf("parsed %+v", es[0])
+	}
+	for name, body := range map[string]string{
+		"http image":       "    image: http://shop.example/a.png\n",
+		"relative image":   "    image: /a.png\n",
+		"link and payload": "    buttons:\n      - label: {en: x}\n        url: https://a.example\n        payload: faq:size\n",
+		"ftp link":         "    buttons:\n      - label: {en: x}\n        url: ftp://a.example\n",
+	} {
+		bad := "entries:\n  - id: size\n    questions: {en: [size chart]}\n    answer: {en: See.}\n" + body
+		if _, err := Parse([]byte(bad), "bad.yaml"); err == nil {
+			t.Errorf("%s accepted", name)
+		}
+	}
+}

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/line/line-bot-sdk-go/v8/linebot/messaging_api"
 
@@ -24,6 +26,8 @@ const (
 	maxQuickReply  = 13   // quick reply items of a message
 	maxLabelLen    = 20   // characters of an action label
 	maxDataLen     = 300  // characters of postback data and display text
+	maxURILen      = 1000 // characters of a URI action's uri
+	maxImageURLLen = 2000 // characters of an image message's URLs
 	maxErrorBody   = 64 << 10
 	defaultBackoff = time.Second
 	maxRetryAfter  = time.Hour
@@ -37,7 +41,8 @@ var errInvalidReplyToken = errors.New("invalid reply token")
 // already accepted: the message was delivered by an earlier attempt.
 var errAlreadyAccepted = errors.New("retry key already accepted")
 
-// Send delivers one outbox row. The first batch of messages goes out as a
+// Send delivers one outbox row: its picture (ImageURL) as an image
+// message, then its text. The first batch of messages goes out as a
 // free reply while msg.ReplyToken is fresh (younger than ReplyTokenTTL since
 // its webhook arrived), otherwise, or when LINE refuses the token, as a
 // push; further batches (a text longer than 25,000 characters) are pushed.
@@ -57,6 +62,16 @@ func (c *Channel) Send(ctx context.Context, msg channels.Outbound) error {
 	msgs, err := buildMessages(msg.Text, msg.Buttons)
 	if err != nil {
 		return channels.Permanent(fmt.Errorf("line: send row %d: %w", msg.ID, err))
+	}
+	if img := strings.TrimSpace(msg.ImageURL); img != "" {
+		if validImageURL(img) {
+			// First in the first request, so it shows above the text.
+			image := &messaging_api.ImageMessage{OriginalContentUrl: img, PreviewImageUrl: img}
+			msgs = append([]messaging_api.MessageInterface{image}, msgs...)
+		} else {
+			// LINE would refuse the whole request; the answer matters more.
+			c.log.Warn("line: image URL is not an https URL LINE accepts, sending the text without it", "row", msg.ID, "image_url", img)
+		}
 	}
 	api, err := c.api(ctx)
 	if err != nil {
@@ -129,8 +144,29 @@ func (c *Channel) Typing(ctx context.Context, chatID string) error {
 // buildMessages turns a row's text and buttons into LINE text messages:
 // the text split at LINE's limit on sentence boundaries, and the buttons as
 // quick replies on the last message, which is the only one LINE shows them
-// on.
+// on. A link button whose URL a URI action cannot carry is listed at the
+// end of the text as "label: url" instead.
 func buildMessages(text string, buttons []channels.Button) ([]messaging_api.MessageInterface, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, errors.New("empty text")
+	}
+	var links []string
+	kept := make([]channels.Button, 0, len(buttons))
+	for _, b := range buttons {
+		if b.URL != "" && !validURI(b.URL) {
+			if label := strings.TrimSpace(b.Label); label != "" {
+				links = append(links, label+": "+b.URL)
+			} else {
+				links = append(links, b.URL)
+			}
+			continue
+		}
+		kept = append(kept, b)
+	}
+	buttons = kept
+	if len(links) > 0 {
+		text = strings.TrimRightFunc(text, unicode.IsSpace) + "\n\n" + strings.Join(links, "\n")
+	}
 	parts := splitText(text, maxTextLen)
 	if len(parts) == 0 {
 		return nil, errors.New("empty text")
@@ -151,7 +187,8 @@ func buildMessages(text string, buttons []channels.Button) ([]messaging_api.Mess
 
 // quickReply maps buttons to quick reply items with postback actions, so
 // that a press comes back as a postback event with the button's payload
-// while the chat shows its label. LINE takes at most 13 items and labels
+// while the chat shows its label; a link button becomes a URI action, which
+// LINE allows in quick replies and opens in its in-app browser. LINE takes at most 13 items and labels
 // of 20 characters; later buttons are dropped and labels shortened, since a
 // message with fewer or clipped choices beats no message. LINE counts
 // labels in grapheme clusters, never more than UTF-16 code units, so a
@@ -161,6 +198,14 @@ func quickReply(buttons []channels.Button) (*messaging_api.QuickReply, error) {
 	items := make([]messaging_api.QuickReplyItem, 0, len(buttons))
 	for i, b := range buttons {
 		label := strings.TrimSpace(b.Label)
+		if b.URL != "" {
+			if label == "" {
+				label = b.URL
+			}
+			action := &messaging_api.UriAction{Label: clipUTF16(label, maxLabelLen), Uri: b.URL}
+			items = append(items, messaging_api.QuickReplyItem{Type: "action", Action: action})
+			continue
+		}
 		if label == "" {
 			label = b.Payload
 		}
@@ -186,6 +231,32 @@ func quickReply(buttons []channels.Button) (*messaging_api.QuickReply, error) {
 		items = append(items, messaging_api.QuickReplyItem{Type: "action", Action: action})
 	}
 	return &messaging_api.QuickReply{Items: items}, nil
+}
+
+// validURI reports whether a URI action can carry u: LINE takes http,
+// https, line and tel URIs of at most 1000 characters.
+func validURI(u string) bool {
+	if utf16Len(u) > maxURILen {
+		return false
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	switch p.Scheme {
+	case "http", "https":
+		return p.Host != ""
+	case "line", "tel":
+		return true
+	}
+	return false
+}
+
+// validImageURL reports whether LINE takes u as an image message's URL:
+// https, at most 2000 characters.
+func validImageURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && p.Scheme == "https" && p.Host != "" && utf16Len(u) <= maxImageURLLen
 }
 
 // batch cuts msgs into groups of at most n, in order.

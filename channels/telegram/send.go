@@ -6,11 +6,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
 
 	"github.com/carebot/carebot/channels"
 )
@@ -43,13 +45,19 @@ type inlineKeyboard struct {
 
 type inlineButton struct {
 	Text         string `json:"text"`
-	CallbackData string `json:"callback_data"`
+	CallbackData string `json:"callback_data,omitempty"`
+	// URL makes a link button, which opens the page instead of calling
+	// back; Telegram takes exactly one of the two.
+	URL string `json:"url,omitempty"`
 }
 
-// Send delivers one outbound message: its text split at MaxText on
-// sentence boundaries, with the buttons as an inline keyboard under the
-// last part. When a retry follows a partly sent message, the parts that
-// went out already are skipped.
+// Send delivers one outbound message: its picture (ImageURL) first with
+// sendPhoto, then its text split at MaxText on sentence boundaries, with
+// the buttons as an inline keyboard under the last part. When a retry
+// follows a partly sent message, the parts that went out already are
+// skipped; the picture counts as part 0. A picture Telegram refuses with
+// a 400 (a URL it cannot fetch, not an image) is logged and skipped: a
+// broken picture must not hold the answer back.
 //
 // A 429 becomes a *channels.RetryAfterError; a blocked bot (403) or a
 // rejected request such as "chat not found" (400) is channels.Permanent;
@@ -69,9 +77,15 @@ func (c *Channel) Send(ctx context.Context, m channels.Outbound) error {
 	}
 	// Telegram rejects invalid UTF-8 outright.
 	parts := splitText(strings.ToValidUTF8(m.Text, "\uFFFD"), MaxText)
+	photo := strings.TrimSpace(m.ImageURL)
+	first := 0 // the step of parts[0]: 1 after a picture
+	if photo != "" {
+		first = 1
+	}
+	steps := first + len(parts)
 	progressKey := ""
 	done := 0
-	if len(parts) > 1 && m.ID != 0 {
+	if steps > 1 && m.ID != 0 {
 		progressKey = keySentProgress + strconv.FormatUint(m.ID, 10)
 		v, err := c.kv.Get(progressKey)
 		if err != nil {
@@ -79,20 +93,46 @@ func (c *Channel) Send(ctx context.Context, m channels.Outbound) error {
 		}
 		done, _ = strconv.Atoi(v)
 	}
-	for i := done; i < len(parts); i++ {
-		p := &bot.SendMessageParams{ChatID: chatID, Text: parts[i]}
-		if i == len(parts)-1 && markup != nil {
-			p.ReplyMarkup = markup
-		}
-		if err := c.sendMessage(ctx, p); err != nil {
-			return err
+	for step := done; step < steps; step++ {
+		if step < first {
+			if err := c.sendPhoto(ctx, &bot.SendPhotoParams{ChatID: chatID, Photo: &models.InputFileString{Data: photo}}); err != nil {
+				if !errors.Is(err, bot.ErrorBadRequest) {
+					return err
+				}
+				c.log.Warn("telegram: picture refused, sending the text without it", "row", m.ID, "image_url", photo, "err", err)
+			}
+		} else {
+			i := step - first
+			p := &bot.SendMessageParams{ChatID: chatID, Text: parts[i]}
+			if i == len(parts)-1 && markup != nil {
+				p.ReplyMarkup = markup
+			}
+			if err := c.sendMessage(ctx, p); err != nil {
+				return err
+			}
 		}
 		if progressKey != "" {
-			if err := c.kv.Set(progressKey, strconv.Itoa(i+1)); err != nil {
+			if err := c.kv.Set(progressKey, strconv.Itoa(step+1)); err != nil {
 				// The part went out; at worst a retry repeats it.
 				c.log.Warn("telegram: cannot record progress of a split message", "row", m.ID, "err", err)
 			}
 		}
+	}
+	return nil
+}
+
+// sendPhoto sends a picture by URL (Telegram fetches it), following a
+// group's migration to a supergroup as sendMessage does.
+func (c *Channel) sendPhoto(ctx context.Context, p *bot.SendPhotoParams) error {
+	_, err := c.bot.SendPhoto(ctx, p)
+	var moved *bot.MigrateError
+	if errors.As(err, &moved) && moved.MigrateToChatID != 0 {
+		c.log.Warn("telegram group became a supergroup", "old_chat_id", p.ChatID, "new_chat_id", moved.MigrateToChatID)
+		p.ChatID = int64(moved.MigrateToChatID)
+		_, err = c.bot.SendPhoto(ctx, p)
+	}
+	if err != nil {
+		return classify("sendPhoto", err)
 	}
 	return nil
 }
@@ -141,6 +181,9 @@ func (c *Channel) keyboard(buttons []channels.Button) (*inlineKeyboard, error) {
 }
 
 func (c *Channel) button(b channels.Button) (inlineButton, error) {
+	if b.URL != "" {
+		return linkButton(b)
+	}
 	label, payload := strings.TrimSpace(b.Label), b.Payload
 	if label == "" {
 		label = payload
@@ -158,6 +201,20 @@ func (c *Channel) button(b channels.Button) (inlineButton, error) {
 		return inlineButton{}, err
 	}
 	return inlineButton{Text: label, CallbackData: data}, nil
+}
+
+// linkButton is a button that opens b.URL. Telegram takes http, https and
+// tg links; anything else would make it refuse the whole message.
+func linkButton(b channels.Button) (inlineButton, error) {
+	u, err := url.Parse(b.URL)
+	if err != nil || u.Host == "" && u.Scheme != "tg" || u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "tg" {
+		return inlineButton{}, channels.Permanent(fmt.Errorf("telegram: button %q has an invalid link %q", b.Label, b.URL))
+	}
+	label := strings.TrimSpace(b.Label)
+	if label == "" {
+		label = b.URL
+	}
+	return inlineButton{Text: label, URL: b.URL}, nil
 }
 
 // callbackData returns the callback_data for payload: the payload itself

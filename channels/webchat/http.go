@@ -40,6 +40,7 @@ type replyJSON struct {
 	Seq     uint64            `json:"seq"`
 	Text    string            `json:"text"`
 	Buttons []channels.Button `json:"buttons"`
+	Image   string            `json:"image,omitempty"`
 }
 
 type postResponse struct {
@@ -249,7 +250,7 @@ func (c *Channel) waitReplies(r *http.Request, session string, after uint64, wak
 }
 
 func toReply(m Message) replyJSON {
-	return replyJSON{Seq: m.Seq, Text: m.Text, Buttons: nonNil(m.Buttons)}
+	return replyJSON{Seq: m.Seq, Text: m.Text, Buttons: nonNil(m.Buttons), Image: m.Image}
 }
 
 func nonNil(b []channels.Button) []channels.Button {

@@ -26,7 +26,9 @@ type Message struct {
 	Dir     string            `json:"dir"`
 	Text    string            `json:"text"`
 	Buttons []channels.Button `json:"buttons,omitempty"`
-	Time    time.Time         `json:"time"`
+	// Image is the https URL of a picture shown above the text.
+	Image string    `json:"image,omitempty"`
+	Time  time.Time `json:"time"`
 	// Key makes appends idempotent within a session: "in:<client id>" for
 	// customer messages, "outbox:<row id>" for deliveries.
 	Key string `json:"key,omitempty"`
@@ -107,6 +109,7 @@ func (c *Channel) Send(_ context.Context, out channels.Outbound) error {
 		Dir:     DirOut,
 		Text:    out.Text,
 		Buttons: out.Buttons,
+		Image:   out.ImageURL,
 		Time:    c.opts.Now(),
 		Key:     fmt.Sprintf("outbox:%d", out.ID),
 	})

@@ -46,6 +46,7 @@ type templateBody struct {
 	ToUser      string                       `json:"touser"`
 	TemplateID  string                       `json:"template_id"`
 	ClientMsgID string                       `json:"client_msg_id"`
+	URL         string                       `json:"url"`
 	Data        map[string]map[string]string `json:"data"`
 }
 

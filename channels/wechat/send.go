@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"strconv"
 	"strings"
 	"time"
@@ -47,10 +48,13 @@ var china = time.FixedZone("CST", 8*3600)
 // Send delivers m to the customer m.ChatID (an openid). Inside the
 // customer-service window (48 hours after the customer's last message, or
 // one minute after a follow or menu click) it sends customer-service text
-// messages: buttons become a numbered menu under the text, and a long
-// text goes in parts of at most 2,048 bytes cut at sentence ends. Outside
-// the window, or when WeChat answers 45015/45047, it sends the template
-// message configured for m.Kind, or fails permanently saying why.
+// messages: the picture (m.ImageURL) as a link line first (see
+// wxapi.ImageMark), then the text, link buttons as HTML links, and payload
+// buttons as a numbered menu; a long text goes in parts of at most 2,048
+// bytes cut at sentence ends. Outside the window, or when WeChat answers
+// 45015/45047, it sends the template message configured for m.Kind (its
+// url is the first link button, else the picture), or fails permanently
+// saying why.
 //
 // The SDK takes no context: ctx is checked before each call, and the HTTP
 // client's timeout bounds a call in flight.
@@ -61,16 +65,21 @@ func (c *Channel) Send(ctx context.Context, m channels.Outbound) error {
 		return channels.Permanent(errors.New("wechat: message has no openid (ChatID)"))
 	case m.Group:
 		return channels.Permanent(errors.New("wechat: an official account has no group chats"))
-	case strings.TrimSpace(m.Text) == "" && len(m.Buttons) == 0:
+	}
+	c.checkLinks(&m)
+	menu, links := splitButtons(m.Buttons)
+	if strings.TrimSpace(m.Text) == "" && len(m.Buttons) == 0 && m.ImageURL == "" {
 		return channels.Permanent(errors.New("wechat: empty message"))
 	}
 	if !c.inWindow(openID) {
 		return c.sendTemplate(ctx, m, "outside WeChat's 48-hour window")
 	}
-	if err := c.rememberMenu(openID, m.Buttons); err != nil {
+	if err := c.rememberMenu(openID, menu); err != nil {
 		return fmt.Errorf("wechat: remember menu: %w", err)
 	}
-	parts := wxapi.Split(withMenu(m.Text, m.Buttons), wxapi.MaxTextBytes)
+	// The parts depend only on m, so a retry cuts the same parts and
+	// partsSent still counts them right.
+	parts := wxapi.Split(compose(m.ImageURL, m.Text, links, menu), wxapi.MaxTextBytes)
 	for i := c.partsSent(openID, m.ID); i < len(parts); i++ {
 		part := parts[i]
 		err := c.call(ctx, func() error {
@@ -117,6 +126,13 @@ func (c *Channel) sendTemplate(ctx context.Context, m channels.Outbound, why str
 		data[f.name] = &message.TemplateDataItem{Value: v}
 	}
 	msg := &message.TemplateMessage{ToUser: m.ChatID, TemplateID: spec.id, Data: data}
+	// A template opens one page when tapped: the first link button, else
+	// the picture, which the template cannot show.
+	if _, links := splitButtons(m.Buttons); len(links) > 0 {
+		msg.URL = links[0].URL
+	} else {
+		msg.URL = m.ImageURL
+	}
 	if m.ID != 0 {
 		// WeChat sends one message per openid and client_msg_id within 10
 		// minutes, which makes the outbox's retries safe.
@@ -150,17 +166,91 @@ func (c *Channel) Typing(ctx context.Context, openID string) error {
 	return nil
 }
 
-// withMenu appends buttons to text as a numbered menu; the customer
-// answers with the number (see menuPayload).
-func withMenu(text string, buttons []channels.Button) string {
-	if len(buttons) == 0 {
-		return text
+// maxLinkLine bounds a link line (the picture's, or an <a> element), in
+// bytes. wxapi.Split cuts at a line break in the second half of a part
+// when there is one, so a line shorter than half a part is never cut
+// through, which would break the link.
+const maxLinkLine = wxapi.MaxTextBytes/2 - 24
+
+// checkLinks drops from m the picture and the link buttons that are not
+// https URLs, or too long to send in one piece, saying so in the log.
+func (c *Channel) checkLinks(m *channels.Outbound) {
+	if m.ImageURL != "" && (!wxapi.HTTPSURL(m.ImageURL) || len(imageLine(m.ImageURL)) > maxLinkLine) {
+		c.log.Warn("wechat: picture dropped: not an https URL, or too long", "url_bytes", len(m.ImageURL))
+		m.ImageURL = ""
 	}
+	var kept []channels.Button
+	for _, b := range m.Buttons {
+		if b.URL != "" && (!wxapi.HTTPSURL(b.URL) || len(anchor(b)) > maxLinkLine) {
+			c.log.Warn("wechat: link button dropped: not an https URL, or too long", "label", b.Label, "url_bytes", len(b.URL))
+			continue
+		}
+		kept = append(kept, b)
+	}
+	if len(kept) < len(m.Buttons) {
+		m.Buttons = kept
+	}
+}
+
+// splitButtons sorts buttons into the numbered menu (payload buttons) and
+// links (buttons with a URL), keeping their order.
+func splitButtons(buttons []channels.Button) (menu, links []channels.Button) {
+	for _, b := range buttons {
+		if b.URL != "" {
+			links = append(links, b)
+		} else {
+			menu = append(menu, b)
+		}
+	}
+	return menu, links
+}
+
+// imageLine is the line that stands for a picture; WeChat makes the bare
+// URL in a text tappable.
+func imageLine(url string) string { return wxapi.ImageMark + url }
+
+// anchor renders a link button as the HTML link customer-service texts
+// allow, escaped so that neither the label nor the URL can end the
+// element early or add attributes.
+func anchor(b channels.Button) string {
+	label := b.Label
+	if strings.TrimSpace(label) == "" {
+		label = b.URL
+	}
+	return `<a href="` + html.EscapeString(b.URL) + `">` + html.EscapeString(label) + `</a>`
+}
+
+// compose builds the customer-service text: the picture's line, the text,
+// a line per link button, and the payload buttons as a numbered menu.
+func compose(image, text string, links, menu []channels.Button) string {
 	var b strings.Builder
-	b.WriteString(strings.TrimRight(text, " \t\r\n"))
-	if b.Len() > 0 {
-		b.WriteString("\n\n")
+	para := func(s string) {
+		if b.Len() > 0 && s != "" {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(s)
 	}
+	if image != "" {
+		para(imageLine(image))
+	}
+	para(strings.TrimRight(text, " \t\r\n"))
+	if len(links) > 0 {
+		lines := make([]string, len(links))
+		for i, l := range links {
+			lines[i] = anchor(l)
+		}
+		para(strings.Join(lines, "\n"))
+	}
+	if len(menu) > 0 {
+		para(withMenu(text, menu))
+	}
+	return b.String()
+}
+
+// withMenu renders buttons as a numbered menu; the customer answers with
+// the number (see menuPayload). text picks the prompt's language.
+func withMenu(text string, buttons []channels.Button) string {
+	var b strings.Builder
 	if hasHan(text) || !hasLatin(buttons) {
 		b.WriteString("回复数字：")
 	} else {

@@ -21,8 +21,14 @@ import (
 const (
 	maxMenuHead  = 1024 // bytes of head_content
 	maxMenuItems = 10
-	maxMenuLabel = 128 // bytes of an item's content
+	maxMenuLabel = 128  // bytes of an item's content
+	maxMenuURL   = 2048 // bytes of a view item's url
 )
+
+// maxImageLine bounds the picture's line (wxapi.ImageMark and the URL) in
+// bytes, so that splitting the text, even into a menu head of 1,024
+// bytes, never cuts through the link.
+const maxImageLine = maxMenuHead - 24
 
 // WeCom error codes the adapter acts on.
 const (
@@ -77,7 +83,10 @@ func code(err error) (int64, bool) {
 // userid>", or just the userid with channels.wecom.open_kfid set) with
 // kf/send_msg: text, in parts of at most 2,048 bytes cut at sentence
 // ends, and buttons as a menu message whose items send their payload
-// back. WeCom allows 5 messages within 48 hours of the customer's last
+// back, link buttons as its view items, which open their URL. A picture
+// (m.ImageURL) goes as a link line before the text (see wxapi.ImageMark):
+// the kf image and link messages both need a media_id from an upload.
+// WeCom allows 5 messages within 48 hours of the customer's last
 // message; a message that would exceed that, or come later, fails
 // permanently with the reason. The SDK takes no context: ctx is checked
 // before each call, and the HTTP client's timeout bounds a call.
@@ -88,7 +97,9 @@ func (c *Channel) Send(ctx context.Context, m channels.Outbound) error {
 		return channels.Permanent(err)
 	case m.Group:
 		return channels.Permanent(errors.New("wecom: customer service has no group chats"))
-	case strings.TrimSpace(m.Text) == "" && len(m.Buttons) == 0:
+	}
+	c.checkLinks(&m)
+	if strings.TrimSpace(m.Text) == "" && len(m.Buttons) == 0 && m.ImageURL == "" {
 		return channels.Permanent(errors.New("wecom: empty message"))
 	}
 	chat := kfID + "/" + user
@@ -129,13 +140,43 @@ func (c *Channel) target(chatID string) (kfID, user string, err error) {
 	return kfID, user, nil
 }
 
+// checkLinks drops from m the picture and the link buttons that are not
+// https URLs or are too long for WeCom, saying so in the log.
+func (c *Channel) checkLinks(m *channels.Outbound) {
+	if m.ImageURL != "" && (!wxapi.HTTPSURL(m.ImageURL) || len(wxapi.ImageMark+m.ImageURL) > maxImageLine) {
+		c.log.Warn("wecom: picture dropped: not an https URL, or too long", "url_bytes", len(m.ImageURL))
+		m.ImageURL = ""
+	}
+	var kept []channels.Button
+	for _, b := range m.Buttons {
+		if b.URL != "" && (!wxapi.HTTPSURL(b.URL) || len(b.URL) > maxMenuURL) {
+			c.log.Warn("wecom: link button dropped: not an https URL, or too long", "label", b.Label, "url_bytes", len(b.URL))
+			continue
+		}
+		kept = append(kept, b)
+	}
+	if len(kept) < len(m.Buttons) {
+		m.Buttons = kept
+	}
+}
+
 // compose turns m into send_msg requests: text parts, and with buttons a
-// final menu message whose head is the last part.
+// final menu message whose head is the last part. The requests depend
+// only on m, so a retry composes the same ones and partsSent counts them
+// right.
 func (c *Channel) compose(m channels.Outbound, kfID, user string) ([]any, error) {
 	to := sendmsg.Message{ToUser: user, OpenKFID: kfID}
+	text := m.Text
+	if strings.TrimSpace(text) == "" {
+		text = ""
+	}
+	if m.ImageURL != "" {
+		// The picture's link, which WeChat makes tappable, before the text.
+		text = strings.TrimRight(wxapi.ImageMark+m.ImageURL+"\n\n"+text, " \t\r\n")
+	}
 	var parts []string
-	if strings.TrimSpace(m.Text) != "" {
-		parts = wxapi.Split(m.Text, wxapi.MaxTextBytes)
+	if text != "" {
+		parts = wxapi.Split(text, wxapi.MaxTextBytes)
 	}
 	var msgs []any
 	if len(m.Buttons) == 0 {
@@ -167,6 +208,16 @@ func (c *Channel) compose(m channels.Outbound, kfID, user string) ([]any, error)
 		buttons = buttons[:maxMenuItems]
 	}
 	for _, b := range buttons {
+		if b.URL != "" {
+			item := sendmsg.MenuView{Type: "view"}
+			item.View.URL = b.URL
+			item.View.Content = clip(b.Label, maxMenuLabel)
+			if strings.TrimSpace(item.View.Content) == "" {
+				item.View.Content = clip(b.URL, maxMenuLabel)
+			}
+			menu.MsgMenu.List = append(menu.MsgMenu.List, item)
+			continue
+		}
 		id, err := c.menuID(b.Payload)
 		if err != nil {
 			return nil, err

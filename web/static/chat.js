@@ -275,7 +275,7 @@
 
   // renderMessage builds and appends one message. dir is "in" (customer)
   // or "out" (carebot or a human agent).
-  function renderMessage({ seq, dir, text, buttons, time }, opts = {}) {
+  function renderMessage({ seq, dir, text, buttons, image, time }, opts = {}) {
     const fromCustomer = dir === 'in';
     const date = parseTime(time);
     maybeDivider(date);
@@ -292,6 +292,15 @@
     }
 
     const body = el('div', 'msg-body');
+    if (!fromCustomer && typeof image === 'string' && /^https:\/\//.test(image)) {
+      const img = el('img', 'msg-image');
+      img.src = image;
+      img.alt = '';
+      img.loading = 'lazy';
+      // A picture that fails to load is left out rather than shown broken.
+      img.addEventListener('error', () => img.remove());
+      body.appendChild(img);
+    }
     const hasText = typeof text === 'string' && text.length > 0;
     if (hasText || opts.i18n) {
       const bubble = el('div', 'bubble');
@@ -311,6 +320,15 @@
       chips.setAttribute('aria-label', t('quickReplies'));
       for (const b of buttons) {
         if (!b || typeof b.label !== 'string' || !b.label) continue;
+        if (typeof b.url === 'string' && /^https:\/\//.test(b.url)) {
+          // A link opens in a new tab; it is not something said in the chat.
+          const a = el('a', 'chip chip-link', b.label);
+          a.href = b.url;
+          a.target = '_blank';
+          a.rel = 'noopener noreferrer';
+          chips.appendChild(a);
+          continue;
+        }
         const chip = el('button', 'chip', b.label);
         chip.type = 'button';
         chip.disabled = inflight;

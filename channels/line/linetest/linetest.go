@@ -20,6 +20,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -41,11 +42,14 @@ const (
 	PathLoading = "/v2/bot/chat/loading/start"
 )
 
-// Message is a message object as LINE receives it.
+// Message is a message object as LINE receives it: a text message (Text)
+// or an image message (OriginalContentURL, PreviewImageURL).
 type Message struct {
-	Type       string      `json:"type"`
-	Text       string      `json:"text"`
-	QuickReply *QuickReply `json:"quickReply,omitempty"`
+	Type               string      `json:"type"`
+	Text               string      `json:"text,omitempty"`
+	OriginalContentURL string      `json:"originalContentUrl,omitempty"`
+	PreviewImageURL    string      `json:"previewImageUrl,omitempty"`
+	QuickReply         *QuickReply `json:"quickReply,omitempty"`
 }
 
 // QuickReply is a message's quick reply object.
@@ -59,13 +63,14 @@ type QuickReplyItem struct {
 	Action Action `json:"action"`
 }
 
-// Action is a quick reply item's action (postback or message).
+// Action is a quick reply item's action (postback, message or uri).
 type Action struct {
 	Type        string `json:"type"`
 	Label       string `json:"label"`
 	Data        string `json:"data,omitempty"`
 	DisplayText string `json:"displayText,omitempty"`
 	Text        string `json:"text,omitempty"`
+	URI         string `json:"uri,omitempty"`
 }
 
 // Delivery is one accepted reply or push request.
@@ -340,11 +345,26 @@ func validate(msgs []Message) []detail {
 	}
 	for i, m := range msgs {
 		p := fmt.Sprintf("messages[%d]", i)
-		if m.Type != "text" {
+		switch m.Type {
+		case "text":
+			if n := units(m.Text); n == 0 || n > 5000 {
+				bad(p+".text", "Length must be between 1 and 5000")
+			}
+		case "image":
+			for _, f := range [...]struct{ prop, url string }{{"originalContentUrl", m.OriginalContentURL}, {"previewImageUrl", m.PreviewImageURL}} {
+				switch prop, u := f.prop, f.url; {
+				case u == "":
+					bad(p+"."+prop, "must be specified")
+				case units(u) > 2000:
+					bad(p+"."+prop, "Length must be between 0 and 2000")
+				case !httpsURL(u):
+					bad(p+"."+prop, "must be non-empty HTTPS URL")
+				}
+			}
+		case "video", "audio", "location", "sticker", "imagemap", "template", "flex":
+			bad(p+".type", "The fake does not accept this message type")
+		default:
 			bad(p+".type", "Must be one of the following values: [text, image, video, audio, location, sticker, imagemap, template, flex]")
-		}
-		if n := units(m.Text); n == 0 || n > 5000 {
-			bad(p+".text", "Length must be between 1 and 5000")
 		}
 		if m.QuickReply == nil {
 			continue
@@ -372,12 +392,37 @@ func validate(msgs []Message) []detail {
 				if n := units(it.Action.Text); n == 0 || n > 300 {
 					bad(q+".action.text", "Length must be between 1 and 300")
 				}
+			case "uri":
+				if n := units(it.Action.URI); n == 0 || n > 1000 {
+					bad(q+".action.uri", "Length must be between 1 and 1000")
+				} else if !validURI(it.Action.URI) {
+					bad(q+".action.uri", "Invalid URI scheme; http, https, line and tel are allowed")
+				}
 			default:
 				bad(q+".action.type", "Unsupported action type")
 			}
 		}
 	}
 	return errs
+}
+
+func httpsURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != ""
+}
+
+func validURI(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "http", "https":
+		return u.Host != ""
+	case "line", "tel":
+		return true
+	}
+	return false
 }
 
 // units counts UTF-16 code units, as LINE counts characters.

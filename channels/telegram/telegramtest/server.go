@@ -5,7 +5,9 @@
 // matching HTTP status. It records every call, serves queued updates to
 // getUpdates (long polling, confirmation by offset, 409 while a webhook is
 // set) and checks requests the way Telegram does where carebot could get
-// them wrong (text length, callback_data size, empty copy_text buttons).
+// them wrong (text length, callback_data size, empty copy_text buttons,
+// link buttons, buttons with no or two actions). sendPhoto is accepted
+// with a URL or file_id and recorded apart (Photos).
 //
 // It imports only the standard library and listens on loopback.
 package telegramtest
@@ -18,6 +20,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -39,6 +42,14 @@ type Call struct {
 type Message struct {
 	ChatID      string
 	Text        string
+	ReplyMarkup string // JSON, empty when none
+}
+
+// Photo is a picture the bot sent with sendPhoto.
+type Photo struct {
+	ChatID      string
+	Photo       string // the file_id or URL, as sent
+	Caption     string
 	ReplyMarkup string // JSON, empty when none
 }
 
@@ -72,6 +83,7 @@ type Server struct {
 	mu         sync.Mutex
 	calls      []Call
 	sent       []Message
+	photos     []Photo
 	updates    []pending
 	nextUpdate int64
 	nextMsg    int
@@ -136,6 +148,13 @@ func (s *Server) SentMessages() []Message {
 	return append([]Message(nil), s.sent...)
 }
 
+// Photos returns what sendPhoto accepted, oldest first.
+func (s *Server) Photos() []Photo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Photo(nil), s.photos...)
+}
+
 // FailNext makes the next call of method fail with f; several calls queue
 // several failures.
 func (s *Server) FailNext(method string, f Failure) {
@@ -144,7 +163,7 @@ func (s *Server) FailNext(method string, f Failure) {
 	s.failures[method] = append(s.failures[method], f)
 }
 
-// Block makes every sendMessage and sendChatAction to chatID fail with
+// Block makes every sendMessage, sendPhoto and sendChatAction to chatID fail with
 // 403 "Forbidden: bot was blocked by the user".
 func (s *Server) Block(chatID string) {
 	s.mu.Lock()
@@ -238,6 +257,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		result = s.me()
 	case "sendMessage":
 		result, fail = s.sendMessage(params)
+	case "sendPhoto":
+		result, fail = s.sendPhoto(params)
 	case "sendChatAction":
 		result, fail = s.sendChatAction(params)
 	case "answerCallbackQuery":
@@ -304,14 +325,57 @@ func (s *Server) sendMessage(p map[string]string) (any, *Failure) {
 	id := s.nextMsg
 	s.sent = append(s.sent, Message{ChatID: chat, Text: p["text"], ReplyMarkup: p["reply_markup"]})
 	s.mu.Unlock()
+	msg := s.message(id, chat)
+	msg["text"] = p["text"]
+	return msg, nil
+}
+
+// sendPhoto accepts a photo given as a URL or a file_id; an uploaded file
+// (multipart attachment) is not supported. Telegram fetches URLs itself
+// and answers 400 when it cannot: make it do so with FailNext.
+func (s *Server) sendPhoto(p map[string]string) (any, *Failure) {
+	chat, photo := p["chat_id"], p["photo"]
+	switch {
+	case chat == "":
+		return nil, &Failure{Code: 400, Description: "Bad Request: chat_id is empty"}
+	case photo == "":
+		return nil, &Failure{Code: 400, Description: "Bad Request: there is no photo in the request"}
+	case strings.Contains(photo, "://") && !strings.HasPrefix(photo, "http://") && !strings.HasPrefix(photo, "https://"),
+		strings.ContainsAny(photo, " \t\n"):
+		return nil, &Failure{Code: 400, Description: "Bad Request: wrong file identifier/HTTP URL specified"}
+	case len(utf16.Encode([]rune(p["caption"]))) > 1024:
+		return nil, &Failure{Code: 400, Description: "Bad Request: message caption is too long"}
+	}
+	if f := s.checkChat(chat); f != nil {
+		return nil, f
+	}
+	if m := p["reply_markup"]; m != "" {
+		if f := checkMarkup(m); f != nil {
+			return nil, f
+		}
+	}
+	s.mu.Lock()
+	s.nextMsg++
+	id := s.nextMsg
+	s.photos = append(s.photos, Photo{ChatID: chat, Photo: photo, Caption: p["caption"], ReplyMarkup: p["reply_markup"]})
+	s.mu.Unlock()
+	msg := s.message(id, chat)
+	msg["photo"] = []map[string]any{{"file_id": fmt.Sprintf("photo-%d", id), "file_unique_id": fmt.Sprintf("u%d", id), "width": 800, "height": 600}}
+	if c := p["caption"]; c != "" {
+		msg["caption"] = c
+	}
+	return msg, nil
+}
+
+// message is the Message object of a message the bot sent to chat.
+func (s *Server) message(id int, chat string) map[string]any {
 	chatID, _ := strconv.ParseInt(chat, 10, 64)
 	return map[string]any{
 		"message_id": id,
 		"from":       map[string]any{"id": s.BotID, "is_bot": true, "first_name": "Carebot", "username": s.Username},
 		"chat":       map[string]any{"id": chatID, "type": ChatType(chatID)},
 		"date":       time.Now().Unix(),
-		"text":       p["text"],
-	}, nil
+	}
 }
 
 func (s *Server) checkChat(chat string) *Failure {
@@ -354,6 +418,23 @@ func checkMarkup(markup string) *Failure {
 				if len(data) == 0 || len(data) > 64 {
 					return &Failure{Code: 400, Description: "Bad Request: BUTTON_DATA_INVALID"}
 				}
+			}
+			if raw, ok := b["url"]; ok {
+				var link string
+				_ = json.Unmarshal(raw, &link)
+				u, err := url.Parse(link)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "tg") || (u.Scheme != "tg" && u.Host == "") {
+					return &Failure{Code: 400, Description: "Bad Request: BUTTON_URL_INVALID"}
+				}
+			}
+			actions := 0
+			for _, k := range []string{"callback_data", "url", "copy_text", "web_app", "login_url", "switch_inline_query", "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "callback_game", "pay"} {
+				if _, ok := b[k]; ok {
+					actions++
+				}
+			}
+			if actions != 1 {
+				return &Failure{Code: 400, Description: "Bad Request: can't parse inline keyboard button: exactly one of the optional fields must be used"}
 			}
 		}
 	}
