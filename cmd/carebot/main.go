@@ -4,6 +4,9 @@
 //	carebot chat           talk to the bot in the terminal
 //	carebot config check   validate and print the effective configuration
 //	carebot kb …           knowledge base tools (eval, unanswered, add-question, lint, import)
+//	carebot emotion …      emotion scoring tools (eval, train, score)
+//	carebot agent …        console accounts and API tokens (add, token, list, remove, hash)
+//	carebot member …       loyalty members (import, show)
 //	carebot backup FILE    copy the database while the bot runs
 //	carebot health         check a running server's /readyz
 //	carebot version        print the version
