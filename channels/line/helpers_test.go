@@ -3,6 +3,7 @@ package line
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -112,6 +113,39 @@ func (h *harness) post(body []byte, sig string) *httptest.ResponseRecorder {
 // postSigned sends body signed with the channel secret.
 func (h *harness) postSigned(body []byte) *httptest.ResponseRecorder {
 	return h.post(body, linetest.Sign(testSecret, body))
+}
+
+// deliveries answers what the fake LINE API delivered, reporting an error
+// unless that is n deliveries.
+func (h *harness) deliveries(t testing.TB, n int) []linetest.Delivery {
+	t.Helper()
+	d := h.fake.Deliveries()
+	if len(d) != n {
+		t.Errorf("%d deliveries, want %d", len(d), n)
+	}
+	return d
+}
+
+// wireRequest is a send request's JSON as LINE receives it, to check it
+// field by field rather than through the SDK's own types.
+type wireRequest struct {
+	ReplyToken string `json:"replyToken"`
+	Messages   []struct {
+		Type       string `json:"type"`
+		Text       string `json:"text"`
+		QuickReply struct {
+			Items []map[string]any `json:"items"`
+		} `json:"quickReply"`
+	} `json:"messages"`
+}
+
+func decodeWire(t testing.TB, body []byte) wireRequest {
+	t.Helper()
+	var w wireRequest
+	if err := json.Unmarshal(body, &w); err != nil {
+		t.Fatalf("request body: %v\n%s", err, body)
+	}
+	return w
 }
 
 func readFixture(t testing.TB, name string) []byte {

@@ -29,17 +29,7 @@ func TestSendLinkButtonsAsURIActions(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].Status != http.StatusOK {
 		t.Fatalf("replies %+v", reqs)
 	}
-	var wire struct {
-		Messages []struct {
-			Text       string `json:"text"`
-			QuickReply struct {
-				Items []map[string]any `json:"items"`
-			} `json:"quickReply"`
-		} `json:"messages"`
-	}
-	if err := json.Unmarshal(reqs[0].Body, &wire); err != nil {
-		t.Fatal(err)
-	}
+	wire := decodeWire(t, reqs[0].Body)
 	want := []map[string]any{
 		{"type": "action", "action": map[string]any{"type": "uri", "label": "Track parcel", "uri": "https://shop.example.com/track?o=1"}},
 		{"type": "action", "action": map[string]any{"type": "postback", "label": "Help", "data": "help", "displayText": "Help"}},
@@ -123,13 +113,10 @@ func TestSendInvalidImageURLIsSkipped(t *testing.T) {
 			t.Fatalf("%.40q: %v", pic, err)
 		}
 	}
-	for _, d := range h.fake.Deliveries() {
+	for _, d := range h.deliveries(t, 3) {
 		if len(d.Messages) != 1 || d.Messages[0].Type != "text" {
 			t.Errorf("delivery %+v, want the text only", d)
 		}
-	}
-	if n := len(h.fake.Deliveries()); n != 3 {
-		t.Errorf("%d deliveries, want 3", n)
 	}
 }
 

@@ -50,21 +50,7 @@ func TestSendReplyWithQuickReplies(t *testing.T) {
 	if len(reqs) != 1 || reqs[0].Status != http.StatusOK {
 		t.Fatalf("reply requests: %+v", reqs)
 	}
-	// The JSON as LINE receives it, checked field by field rather than
-	// through the SDK's own types.
-	var wire struct {
-		ReplyToken string `json:"replyToken"`
-		Messages   []struct {
-			Type       string `json:"type"`
-			Text       string `json:"text"`
-			QuickReply struct {
-				Items []map[string]any `json:"items"`
-			} `json:"quickReply"`
-		} `json:"messages"`
-	}
-	if err := json.Unmarshal(reqs[0].Body, &wire); err != nil {
-		t.Fatalf("reply body: %v\n%s", err, reqs[0].Body)
-	}
+	wire := decodeWire(t, reqs[0].Body)
 	if wire.ReplyToken != "tok-1" || len(wire.Messages) != 1 || wire.Messages[0].Type != "text" || wire.Messages[0].Text != out.Text {
 		t.Fatalf("reply body: %s", reqs[0].Body)
 	}
@@ -168,9 +154,7 @@ func TestSendUnknownTokenPushes(t *testing.T) {
 	if n := len(h.fake.Requests(linetest.PathReply)); n != 0 {
 		t.Errorf("%d replies, want none", n)
 	}
-	if n := len(h.fake.Deliveries()); n != 2 {
-		t.Errorf("%d deliveries, want 2 pushes", n)
-	}
+	h.deliveries(t, 2)
 }
 
 func TestSendInvalidReplyTokenFallsBackToPush(t *testing.T) {
@@ -463,10 +447,7 @@ func TestSendConcurrent(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if n := len(h.fake.Deliveries()); n != 8 {
-		t.Errorf("%d deliveries, want 8", n)
-	}
-	for _, d := range h.fake.Deliveries() {
+	for _, d := range h.deliveries(t, 8) {
 		if d.Via != "reply" {
 			t.Errorf("delivery via %s, want reply", d.Via)
 		}

@@ -144,3 +144,18 @@ func (f *fixture) newChannel(t testing.TB, edit func(*Config)) *Channel {
 	ch.minBackoff, ch.maxBackoff = time.Millisecond, 5*time.Millisecond
 	return ch
 }
+
+// wantTexts fails the test unless api was sent exactly the texts parts,
+// in order.
+func wantTexts(t *testing.T, api *telegramtest.Server, parts []string) {
+	t.Helper()
+	sent := api.SentMessages()
+	if len(sent) != len(parts) {
+		t.Fatalf("%d messages sent, want %d", len(sent), len(parts))
+	}
+	for i := range parts {
+		if sent[i].Text != parts[i] {
+			t.Fatalf("message %d is %.30q…, want %.30q…", i, sent[i].Text, parts[i])
+		}
+	}
+}

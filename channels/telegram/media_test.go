@@ -180,15 +180,7 @@ func TestSendPhotoResumesSplitMessage(t *testing.T) {
 	if n := len(f.api.Photos()); n != 1 {
 		t.Errorf("%d photos, want 1", n)
 	}
-	sent := f.api.SentMessages()
-	if len(sent) != len(parts) {
-		t.Fatalf("%d messages, want %d", len(sent), len(parts))
-	}
-	for i := range parts {
-		if sent[i].Text != parts[i] {
-			t.Fatalf("message %d is %.30q…, want %.30q…", i, sent[i].Text, parts[i])
-		}
-	}
+	wantTexts(t, f.api, parts)
 
 	// A one-part text with a photo keeps progress too: the photo is not
 	// sent twice when the text fails.

@@ -124,32 +124,36 @@ func (c *Channel) Send(ctx context.Context, m channels.Outbound) error {
 // sendPhoto sends a picture by URL (Telegram fetches it), following a
 // group's migration to a supergroup as sendMessage does.
 func (c *Channel) sendPhoto(ctx context.Context, p *bot.SendPhotoParams) error {
-	_, err := c.bot.SendPhoto(ctx, p)
-	var moved *bot.MigrateError
-	if errors.As(err, &moved) && moved.MigrateToChatID != 0 {
-		c.log.Warn("telegram group became a supergroup", "old_chat_id", p.ChatID, "new_chat_id", moved.MigrateToChatID)
-		p.ChatID = int64(moved.MigrateToChatID)
-		_, err = c.bot.SendPhoto(ctx, p)
-	}
-	if err != nil {
-		return classify("sendPhoto", err)
-	}
-	return nil
+	return c.followMigration("sendPhoto", &p.ChatID, func() error {
+		_, err := c.bot.SendPhoto(ctx, p)
+		return err
+	})
 }
 
 // sendMessage sends one message, following a group's migration to a
 // supergroup once: the old chat id stays in carebot's records, so every
 // later message takes the same detour until the conversation moves.
 func (c *Channel) sendMessage(ctx context.Context, p *bot.SendMessageParams) error {
-	_, err := c.bot.SendMessage(ctx, p)
+	return c.followMigration("sendMessage", &p.ChatID, func() error {
+		_, err := c.bot.SendMessage(ctx, p)
+		return err
+	})
+}
+
+// followMigration runs send, the call method of the Bot API addressed to
+// *chatID; when Telegram answers that the group became a supergroup, it
+// points *chatID at the supergroup and sends once more. The error that
+// remains is classified.
+func (c *Channel) followMigration(method string, chatID *any, send func() error) error {
+	err := send()
 	var moved *bot.MigrateError
 	if errors.As(err, &moved) && moved.MigrateToChatID != 0 {
-		c.log.Warn("telegram group became a supergroup", "old_chat_id", p.ChatID, "new_chat_id", moved.MigrateToChatID)
-		p.ChatID = int64(moved.MigrateToChatID)
-		_, err = c.bot.SendMessage(ctx, p)
+		c.log.Warn("telegram group became a supergroup", "old_chat_id", *chatID, "new_chat_id", moved.MigrateToChatID)
+		*chatID = int64(moved.MigrateToChatID)
+		err = send()
 	}
 	if err != nil {
-		return classify("sendMessage", err)
+		return classify(method, err)
 	}
 	return nil
 }

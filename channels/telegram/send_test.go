@@ -163,15 +163,7 @@ func TestSendResumesSplitMessage(t *testing.T) {
 			t.Fatalf("attempt %d: %v", attempt, err)
 		}
 	}
-	sent := f.api.SentMessages()
-	if len(sent) != len(parts) {
-		t.Fatalf("%d messages sent, want %d", len(sent), len(parts))
-	}
-	for i := range parts {
-		if sent[i].Text != parts[i] {
-			t.Fatalf("message %d is %.30q…, want %.30q…", i, sent[i].Text, parts[i])
-		}
-	}
+	wantTexts(t, f.api, parts)
 }
 
 func TestSendErrors(t *testing.T) {

@@ -241,3 +241,22 @@ func (e *env) deliver(t testing.TB, syncToken string) {
 }
 
 func errorIsPermanent(err error) bool { return errors.Is(err, channels.ErrPermanent) }
+
+// sendMenu sends m, which has buttons, and answers the items of the one
+// msgmenu it must become: m's text as the head, and n items.
+func (e *env) sendMenu(t *testing.T, m channels.Outbound, n int) []any {
+	t.Helper()
+	if err := e.ch.Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	sent := e.api.sentMsgs()
+	if len(sent) != 1 || sent[0]["msgtype"] != "msgmenu" {
+		t.Fatalf("sent %v, want one msgmenu", sent)
+	}
+	menu := sent[0]["msgmenu"].(map[string]any)
+	items := menu["list"].([]any)
+	if menu["head_content"] != m.Text || len(items) != n {
+		t.Fatalf("msgmenu %v", menu)
+	}
+	return items
+}

@@ -18,18 +18,7 @@ func TestSendLinkButtonsAsViewItems(t *testing.T) {
 		{Label: "不安全", URL: "http://example.com/"},
 		{Label: "", URL: "https://example.com/help"},
 	}
-	if err := e.ch.Send(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
-	sent := e.api.sentMsgs()
-	if len(sent) != 1 || sent[0]["msgtype"] != "msgmenu" {
-		t.Fatalf("sent %v, want one msgmenu", sent)
-	}
-	menu := sent[0]["msgmenu"].(map[string]any)
-	items := menu["list"].([]any)
-	if menu["head_content"] != "订单已发货。" || len(items) != 3 {
-		t.Fatalf("msgmenu %v", menu)
-	}
+	items := e.sendMenu(t, m, 3)
 	type want struct{ typ, key, content, value string }
 	for i, w := range []want{
 		{"click", "id", "查物流", "track"},

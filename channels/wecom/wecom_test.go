@@ -256,18 +256,7 @@ func TestSendMenuRoundTrip(t *testing.T) {
 	long := "loyalty:redeem:" + strings.Repeat("x", 80)
 	m := out(1, "请选择：")
 	m.Buttons = []channels.Button{{Label: "查积分", Payload: "points"}, {Label: "兑换", Payload: long}}
-	if err := e.ch.Send(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
-	sent := e.api.sentMsgs()
-	if len(sent) != 1 || sent[0]["msgtype"] != "msgmenu" {
-		t.Fatalf("sent %v, want one msgmenu", sent)
-	}
-	menu := sent[0]["msgmenu"].(map[string]any)
-	items := menu["list"].([]any)
-	if menu["head_content"] != "请选择：" || len(items) != 2 {
-		t.Fatalf("msgmenu %v", menu)
-	}
+	items := e.sendMenu(t, m, 2)
 	ids := make([]string, 2)
 	for i, it := range items {
 		click := it.(map[string]any)["click"].(map[string]any)

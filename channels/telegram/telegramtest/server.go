@@ -312,20 +312,12 @@ func (s *Server) sendMessage(p map[string]string) (any, *Failure) {
 	case len(utf16.Encode([]rune(p["text"]))) > 4096:
 		return nil, &Failure{Code: 400, Description: "Bad Request: message is too long"}
 	}
-	if f := s.checkChat(chat); f != nil {
+	msg, _, f := s.accept(p, func() {
+		s.sent = append(s.sent, Message{ChatID: chat, Text: p["text"], ReplyMarkup: p["reply_markup"]})
+	})
+	if f != nil {
 		return nil, f
 	}
-	if m := p["reply_markup"]; m != "" {
-		if f := checkMarkup(m); f != nil {
-			return nil, f
-		}
-	}
-	s.mu.Lock()
-	s.nextMsg++
-	id := s.nextMsg
-	s.sent = append(s.sent, Message{ChatID: chat, Text: p["text"], ReplyMarkup: p["reply_markup"]})
-	s.mu.Unlock()
-	msg := s.message(id, chat)
 	msg["text"] = p["text"]
 	return msg, nil
 }
@@ -346,25 +338,38 @@ func (s *Server) sendPhoto(p map[string]string) (any, *Failure) {
 	case len(utf16.Encode([]rune(p["caption"]))) > 1024:
 		return nil, &Failure{Code: 400, Description: "Bad Request: message caption is too long"}
 	}
-	if f := s.checkChat(chat); f != nil {
+	msg, id, f := s.accept(p, func() {
+		s.photos = append(s.photos, Photo{ChatID: chat, Photo: photo, Caption: p["caption"], ReplyMarkup: p["reply_markup"]})
+	})
+	if f != nil {
 		return nil, f
 	}
-	if m := p["reply_markup"]; m != "" {
-		if f := checkMarkup(m); f != nil {
-			return nil, f
-		}
-	}
-	s.mu.Lock()
-	s.nextMsg++
-	id := s.nextMsg
-	s.photos = append(s.photos, Photo{ChatID: chat, Photo: photo, Caption: p["caption"], ReplyMarkup: p["reply_markup"]})
-	s.mu.Unlock()
-	msg := s.message(id, chat)
 	msg["photo"] = []map[string]any{{"file_id": fmt.Sprintf("photo-%d", id), "file_unique_id": fmt.Sprintf("u%d", id), "width": 800, "height": 600}}
 	if c := p["caption"]; c != "" {
 		msg["caption"] = c
 	}
 	return msg, nil
+}
+
+// accept checks the chat and the reply markup of a message the bot sends
+// and, when both pass, numbers the message and has keep record it (under
+// the lock). It answers the Message object to complete and its id.
+func (s *Server) accept(p map[string]string, keep func()) (map[string]any, int, *Failure) {
+	chat := p["chat_id"]
+	if f := s.checkChat(chat); f != nil {
+		return nil, 0, f
+	}
+	if m := p["reply_markup"]; m != "" {
+		if f := checkMarkup(m); f != nil {
+			return nil, 0, f
+		}
+	}
+	s.mu.Lock()
+	s.nextMsg++
+	id := s.nextMsg
+	keep()
+	s.mu.Unlock()
+	return s.message(id, chat), id, nil
 }
 
 // message is the Message object of a message the bot sent to chat.
