@@ -88,8 +88,8 @@ func (r *Router) loyaltyTurn(c *Context) bool {
 	if !r.opts.Loyalty {
 		return false
 	}
-	if c.State.Join.Step != "" {
-		return r.joinStep(c)
+	if c.State.Join.Step != "" && r.joinStep(c) {
+		return true
 	}
 	act := loyaltyCommand(c)
 	if act == nil {
@@ -159,6 +159,12 @@ func (r *Router) joinStep(c *Context) bool {
 	}
 	if c.Turn.Payload != "" && c.Turn.Payload != payloadConsentYes && c.Turn.Payload != payloadConsentNo {
 		// Another button (an FAQ, help): leave the join for later.
+		*j = JoinState{}
+		return false
+	}
+	if act := loyaltyCommand(c); act != nil && act.Command != LoyaltyJoinStart {
+		// "积分" is not a name, nor a birthday: the customer changed their
+		// mind, so the command is answered and the join waits for later.
 		*j = JoinState{}
 		return false
 	}

@@ -89,6 +89,11 @@ func TestJoinConversation(t *testing.T) {
 	if s.Join.Step != "" {
 		t.Fatalf("join state left behind: %+v", s.Join)
 	}
+	// A command in the middle of joining is answered, and the join waits.
+	StartJoin(&s)
+	if res := step("积分", ""); s.Join.Step != "" || res.Loyalty == nil || res.Loyalty.Command != LoyaltyPoints {
+		t.Fatalf("a command while joining: %+v %+v", s.Join, res.Loyalty)
+	}
 	// Cancelling at any step leaves the flow.
 	StartJoin(&s)
 	step("Lee", "")
