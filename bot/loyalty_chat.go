@@ -3,6 +3,7 @@ package bot
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -246,9 +247,34 @@ func (l *loyaltyChat) points(tx store.Tx, m *loyalty.Member, locale string) ([]d
 	return []dialog.Reply{reply}, nil
 }
 
+// shownOffers are the offers as the chat lists and numbers them: what the
+// member can redeem now first, then what needs more points, then what is
+// gone or capped, then other tiers' rights; birthday gifts appear only in
+// the birthday month (outside it they are noise).
+func (l *loyaltyChat) shownOffers(tx store.Tx, m *loyalty.Member) ([]loyalty.Offer, error) {
+	offers, err := l.prog.Offers(tx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	rank := func(o loyalty.Offer) int {
+		switch o.Reason {
+		case "":
+			return 0
+		case loyalty.OfferInsufficient:
+			return 1
+		case loyalty.OfferTier:
+			return 3
+		}
+		return 2
+	}
+	out := slices.DeleteFunc(offers, func(o loyalty.Offer) bool { return o.Reason == loyalty.OfferBirthday })
+	slices.SortStableFunc(out, func(a, b loyalty.Offer) int { return rank(a) - rank(b) })
+	return out, nil
+}
+
 // rewards lists the catalogue with what the member can redeem.
 func (l *loyaltyChat) rewards(tx store.Tx, m *loyalty.Member, locale string) ([]dialog.Reply, error) {
-	offers, err := l.prog.Offers(tx, m.ID)
+	offers, err := l.shownOffers(tx, m)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +308,7 @@ func (l *loyaltyChat) rewards(tx store.Tx, m *loyalty.Member, locale string) ([]
 
 // findOffer resolves "3" (the number in the list) or a right id.
 func (l *loyaltyChat) findOffer(tx store.Tx, m *loyalty.Member, arg string) (*loyalty.Offer, error) {
-	offers, err := l.prog.Offers(tx, m.ID)
+	offers, err := l.shownOffers(tx, m)
 	if err != nil {
 		return nil, err
 	}
