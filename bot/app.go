@@ -19,6 +19,7 @@ import (
 	"github.com/carebot/carebot/channels"
 	"github.com/carebot/carebot/channels/webchat"
 	"github.com/carebot/carebot/configs"
+	"github.com/carebot/carebot/cron"
 	"github.com/carebot/carebot/dialog"
 	"github.com/carebot/carebot/handoff"
 	"github.com/carebot/carebot/knowledge"
@@ -55,6 +56,7 @@ type App struct {
 	loyalty     *loyalty.Program
 	loyaltyChat *loyaltyChat
 	platforms   []platform
+	cron        *cron.Scheduler
 
 	workersMu sync.Mutex
 	stopWork  context.CancelFunc
@@ -182,6 +184,14 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 			return nil, err
 		}
 	}
+	var loc *time.Location
+	if a.loyalty != nil {
+		loc = a.loyalty.Location()
+	}
+	if a.cron, err = cron.New(st, cron.Options{Location: loc, Now: o.now, Logger: o.log}, a.loyaltyCronJobs()...); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("cron: %w", err)
+	}
 	if a.platforms, err = a.newPlatforms(cfg.Channels); err != nil {
 		st.Close()
 		return nil, err
@@ -255,7 +265,7 @@ func (a *App) StartWorkers() {
 	wg.Add(6)
 	go func() { defer wg.Done(); a.runPlatforms(ctx) }()
 	go func() { defer wg.Done(); a.escalator(ctx.Done()) }()
-	go func() { defer wg.Done(); a.loyaltyWorker(ctx.Done()) }()
+	go func() { defer wg.Done(); a.cron.Start(ctx) }()
 	go func() { defer wg.Done(); a.outbox.Run(ctx) }()
 	go func() { defer wg.Done(); a.janitor(ctx) }()
 	go func() { defer wg.Done(); a.watchKnowledge(ctx) }()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/carebot/carebot/channels"
 	"github.com/carebot/carebot/channels/webchat"
+	"github.com/carebot/carebot/cron"
 	"github.com/carebot/carebot/handoff"
 	"github.com/carebot/carebot/loyalty"
 	"github.com/carebot/carebot/store"
@@ -247,40 +248,57 @@ func TestVIPTicketsWaitLess(t *testing.T) {
 	}
 }
 
-func TestLoyaltyMaintenanceExpiresAndReviewsOnce(t *testing.T) {
+func TestLoyaltyJobsExpireAndReviewOnSchedule(t *testing.T) {
 	s := startCareServer(t)
-	// Workers ran once at start: the current year counts as reviewed.
+	ctx := context.Background()
+	// The scheduler knows both jobs; a first start only records a baseline.
+	waitFor(t, func() bool {
+		st, err := s.app.Scheduler().List()
+		if err != nil || len(st) != 2 {
+			return false
+		}
+		for _, j := range st {
+			if j.Next.IsZero() || j.Last.IsZero() {
+				return false
+			}
+		}
+		return true
+	})
 	s.say("session-year-1", "你好")
 	m := s.member("session-year-1")
 	s.credit(m.ID, "order-year-1", 9000) // gold
-	if res, err := s.app.RunLoyaltyMaintenance(); err != nil || res.Reviewed {
-		t.Fatalf("maintenance in the same year: %+v %v", res, err)
+	run := func(job string) cron.Result {
+		t.Helper()
+		res, err := s.app.Scheduler().RunNow(ctx, job, s.clock.Now())
+		if err != nil {
+			t.Fatalf("%s: %v", job, err)
+		}
+		return res
 	}
-	// Next January: the purchase points of the last 12 months keep gold
-	// (保级).
+	// Next January: the purchase points of the last 12 months keep gold (保级).
 	s.clock.Add(40 * 24 * time.Hour)
-	res, err := s.app.RunLoyaltyMaintenance()
-	if err != nil || !res.Reviewed || res.Changes != 0 || s.member("session-year-1").Tier != "gold" {
-		t.Fatalf("January maintenance: %+v %v, tier %s", res, err, s.member("session-year-1").Tier)
-	}
-	if res, _ := s.app.RunLoyaltyMaintenance(); res.Reviewed {
-		t.Fatal("the review ran twice in one year")
+	if res := run(jobTierReview); res.Queued != 0 || s.member("session-year-1").Tier != "gold" {
+		t.Fatalf("January review: %+v, tier %s", res, s.member("session-year-1").Tier)
 	}
 	// A year after the order its points expire.
 	s.clock.Add(330 * 24 * time.Hour)
-	res, err = s.app.RunLoyaltyMaintenance()
-	if err != nil || res.Expired == 0 {
-		t.Fatalf("expiry: %+v %v", res, err)
+	if res := run(jobPointsExpiry); res.Queued == 0 {
+		t.Fatalf("expiry: %+v", res)
+	}
+	if res := run(jobPointsExpiry); res.Queued != 0 {
+		t.Fatalf("expiry ran twice: %+v", res)
 	}
 	var b loyalty.Balance
 	s.app.Store().View(func(tx store.Tx) error { b, _ = s.app.Loyalty().Balance(tx, m.ID); return nil })
 	if b.Points != 0 {
 		t.Fatalf("balance after expiry: %d", b.Points)
 	}
-	// The January after, with no purchases for a year: one tier down.
+	// The January after, with no purchases for a year: one tier down, once.
 	s.clock.Add(40 * 24 * time.Hour)
-	res, err = s.app.RunLoyaltyMaintenance()
-	if err != nil || !res.Reviewed || res.Changes != 1 || s.member("session-year-1").Tier != "silver" {
-		t.Fatalf("second review: %+v %v, tier %s", res, err, s.member("session-year-1").Tier)
+	if res := run(jobTierReview); res.Queued != 1 || s.member("session-year-1").Tier != "silver" {
+		t.Fatalf("second review: %+v, tier %s", res, s.member("session-year-1").Tier)
+	}
+	if res := run(jobTierReview); res.Queued != 0 || s.member("session-year-1").Tier != "silver" {
+		t.Fatalf("the review ran twice in one year: %+v", res)
 	}
 }

@@ -1,82 +1,57 @@
 package bot
 
 import (
+	"context"
 	"fmt"
-	"strconv"
 	"time"
 
+	"github.com/carebot/carebot/cron"
 	"github.com/carebot/carebot/store"
 )
 
-// bucketLoyaltyJobs remembers which yearly reviews have run.
-var bucketLoyaltyJobs = store.RegisterBucket("bot", "loyalty_jobs")
+// Loyalty jobs on the scheduler: points expire every night, and tiers are
+// reviewed once a year. Both are idempotent, so a catch-up run after a
+// restart, a second process or a manual run changes nothing twice; a first
+// start only records its baseline (cron never catches up a job it has not
+// run before), so an installation that just imported its members does not
+// downgrade anyone before a review date has passed.
+const (
+	jobPointsExpiry = "points-expiry"
+	jobTierReview   = "tier-review"
+)
 
-// LoyaltyMaintenance is what one maintenance run did.
-type LoyaltyMaintenance struct {
-	// Expired counts expire entries written for lots past their date.
-	Expired int
-	// Reviewed is true when this run did the year's tier review; Changes
-	// counts the tiers it changed.
-	Reviewed bool
-	Changes  int
-}
-
-// RunLoyaltyMaintenance expires points past their date and, once a local
-// year has begun, runs that year's tier review. Both are idempotent, so a
-// restart or a second process changes nothing twice. On the very first
-// run the current year counts as reviewed: a new installation (or one
-// that just imported its members) must not downgrade anyone before a
-// whole year has passed.
-func (a *App) RunLoyaltyMaintenance() (LoyaltyMaintenance, error) {
-	var res LoyaltyMaintenance
+// loyaltyCronJobs are the programme's scheduled jobs; none when it is off.
+func (a *App) loyaltyCronJobs() []cron.Job {
 	if a.loyalty == nil {
-		return res, nil
+		return nil
 	}
-	err := a.store.Update(func(tx store.Tx) error {
-		n, err := a.loyalty.ExpireDue(tx)
-		res.Expired = n
-		return err
-	})
-	if err != nil {
-		return res, fmt.Errorf("expire points: %w", err)
-	}
-	year := strconv.Itoa(a.now().In(a.loyalty.Location()).Year())
-	err = a.store.Update(func(tx store.Tx) error {
-		key := []byte("review:" + year)
-		if tx.Get(bucketLoyaltyJobs, key) != nil {
-			return nil
-		}
-		if tx.Count(bucketLoyaltyJobs) > 0 {
-			changes, err := a.loyalty.YearlyReview(tx)
-			if err != nil {
+	return []cron.Job{
+		{Name: jobPointsExpiry, Spec: a.cfg.Loyalty.ExpirySpec, Run: func(context.Context, time.Time) (cron.Result, error) {
+			var n int
+			err := a.store.Update(func(tx store.Tx) error {
+				var err error
+				n, err = a.loyalty.ExpireDue(tx)
 				return err
+			})
+			if err != nil {
+				return cron.Result{}, fmt.Errorf("expire points: %w", err)
 			}
-			res.Reviewed, res.Changes = true, len(changes)
-		}
-		return tx.Put(bucketLoyaltyJobs, key, []byte(a.now().UTC().Format(time.RFC3339)))
-	})
-	if err != nil {
-		return res, fmt.Errorf("yearly tier review: %w", err)
+			return cron.Result{Queued: n, Note: fmt.Sprintf("%d expire entries", n)}, nil
+		}},
+		{Name: jobTierReview, Spec: a.cfg.Loyalty.ReviewSpec, Run: func(context.Context, time.Time) (cron.Result, error) {
+			var n int
+			err := a.store.Update(func(tx store.Tx) error {
+				changes, err := a.loyalty.YearlyReview(tx)
+				n = len(changes)
+				return err
+			})
+			if err != nil {
+				return cron.Result{}, fmt.Errorf("yearly tier review: %w", err)
+			}
+			return cron.Result{Queued: n, Note: fmt.Sprintf("%d tiers changed", n)}, nil
+		}},
 	}
-	if res.Expired > 0 || res.Reviewed {
-		a.log.Info("loyalty maintenance", "expired_entries", res.Expired, "reviewed", res.Reviewed, "tier_changes", res.Changes)
-	}
-	return res, nil
 }
 
-// loyaltyWorker runs the maintenance at start and every hour, so points
-// expire on the day they should even when the bot runs for months.
-func (a *App) loyaltyWorker(stop <-chan struct{}) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if _, err := a.RunLoyaltyMaintenance(); err != nil {
-			a.log.Error("loyalty maintenance failed", "err", err)
-		}
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-	}
-}
+// Scheduler returns the job scheduler (for `carebot cron` and tests).
+func (a *App) Scheduler() *cron.Scheduler { return a.cron }

@@ -19,6 +19,10 @@ type Loyalty struct {
 	// TimeZone gives local days (check-in, campaigns, expiry, the yearly
 	// review); an IANA name, Asia/Shanghai by default.
 	TimeZone string `yaml:"time_zone"`
+	// ExpirySpec is when points past their date expire (cron, local time).
+	ExpirySpec string `yaml:"expiry_spec"`
+	// ReviewSpec is the yearly tier review (cron, local time).
+	ReviewSpec string `yaml:"review_spec"`
 	// WelcomeRight is the right (a grant-only coupon of the catalogue)
 	// given to a member who completes 注册会员; empty gives none.
 	WelcomeRight string `yaml:"welcome_right"`
