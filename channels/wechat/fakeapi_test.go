@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+
+	"github.com/carebot/carebot/channels/internal/wxapi/wxapitest"
 )
 
 // fakeWeChat is a local stand-in for api.weixin.qq.com that speaks the
@@ -95,12 +97,7 @@ func newFakeWeChat(t testing.TB, appID, secret string) *fakeWeChat {
 		f.typing = append(f.typing, b)
 		return nil
 	}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("fake WeChat: unexpected %s %s", r.Method, r.URL.Path)
-		writeErr(w, 404, "not found")
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
+	f.srv = wxapitest.Serve(t, "fake WeChat", mux, writeErr)
 	return f
 }
 

@@ -3,27 +3,20 @@ package wechat
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi/wxapitest"
 )
 
 const (
@@ -34,49 +27,6 @@ const (
 	testAESKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 	testOpenID = "oDF3iY9ffA-hqb2vVvbr7qxf6A0Q"
 )
-
-// memKV is channels.KV in memory.
-type memKV struct {
-	mu  sync.Mutex
-	m   map[string]string
-	err error // returned by every call when set
-}
-
-func newMemKV() *memKV { return &memKV{m: map[string]string{}} }
-
-func (k *memKV) Get(key string) (string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.m[key], k.err
-}
-
-func (k *memKV) Set(key, value string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.err != nil {
-		return k.err
-	}
-	k.m[key] = value
-	return nil
-}
-
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // recorder is the engine: it keeps the events dispatched to it.
 type recorder struct {
@@ -110,10 +60,10 @@ func (r *recorder) got() []channels.Event {
 type env struct {
 	ch    *Channel
 	api   *fakeWeChat
-	kv    *memKV
-	clock *clock
+	kv    *wxapitest.MemKV
+	clock *wxapitest.Clock
 	rec   *recorder
-	logs  *bytes.Buffer
+	logs  *wxapitest.SyncBuffer
 }
 
 // newEnv builds a channel; mod may change the config before New.
@@ -131,13 +81,13 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 	}
 	e := &env{
 		api:   api,
-		kv:    newMemKV(),
-		clock: &clock{t: time.Date(2025, 3, 14, 10, 0, 0, 0, time.UTC)},
+		kv:    wxapitest.NewMemKV(),
+		clock: wxapitest.NewClock(time.Date(2025, 3, 14, 10, 0, 0, 0, time.UTC)),
 		rec:   &recorder{},
-		logs:  &bytes.Buffer{},
+		logs:  &wxapitest.SyncBuffer{},
 	}
 	ch, err := New(cfg, e.rec.dispatch, Options{
-		Logger: slog.New(slog.NewTextHandler(&syncWriter{w: e.logs}, nil)),
+		Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
 		KV:     e.kv,
 		Now:    e.clock.Now,
 	})
@@ -148,54 +98,9 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 	return e
 }
 
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
 // openWindow records a customer message d ago.
 func (e *env) openWindow(openID string, ago time.Duration) {
 	_ = e.kv.Set(keyLast+openID, fmt.Sprint(e.clock.Now().Add(-ago).Unix()))
-}
-
-// signature is WeChat's: sha1 of the sorted strings, concatenated, in hex.
-// It is written out here rather than taken from the SDK, so the tests
-// check the wire format and not the SDK against itself.
-func signature(parts ...string) string {
-	s := append([]string(nil), parts...)
-	sort.Strings(s)
-	sum := sha1.Sum([]byte(strings.Join(s, "")))
-	return hex.EncodeToString(sum[:])
-}
-
-// encryptMsg seals msg as WeChat does in safe mode: AES-256-CBC with the
-// decoded EncodingAESKey and its first 16 bytes as IV, over random(16) ‖
-// len(msg) as 4 bytes big-endian ‖ msg ‖ appID, PKCS#7-padded to 32.
-func encryptMsg(t testing.TB, msg, appID, encodingAESKey string) string {
-	key, err := base64.StdEncoding.DecodeString(encodingAESKey + "=")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plain bytes.Buffer
-	plain.WriteString("0123456789abcdef")
-	_ = binary.Write(&plain, binary.BigEndian, uint32(len(msg)))
-	plain.WriteString(msg)
-	plain.WriteString(appID)
-	pad := 32 - plain.Len()%32
-	plain.Write(bytes.Repeat([]byte{byte(pad)}, pad))
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]byte, plain.Len())
-	cipher.NewCBCEncrypter(block, key[:16]).CryptBlocks(out, plain.Bytes())
-	return base64.StdEncoding.EncodeToString(out)
 }
 
 // plainRequest is a plaintext-mode POST signed with token.
@@ -273,3 +178,8 @@ const imageXML = `<xml>
 
 // errorIsPermanent reports errors.Is(err, channels.ErrPermanent).
 func errorIsPermanent(err error) bool { return errors.Is(err, channels.ErrPermanent) }
+
+var (
+	signature  = wxapitest.Signature
+	encryptMsg = wxapitest.EncryptMsg
+)

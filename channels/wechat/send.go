@@ -289,19 +289,14 @@ func hasLatin(buttons []channels.Button) bool {
 // one WeChat has invalidated (another server fetched a new one, or it was
 // revoked), so without this every send would fail until it expired.
 func (c *Channel) call(ctx context.Context, fn func() error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	err := fn()
-	if code, ok := wxapi.Errcode(err); ok && (code == codeInvalidToken || code == codeExpiredToken || code == codeIllegalToken) {
-		c.log.Info("wechat: access token rejected, fetching a new one", "errcode", code)
-		c.cache.Clear()
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err = fn()
-	}
-	return err
+	return wxapi.Call(ctx, c.log, "wechat: access token rejected, fetching a new one", c.cache, staleToken, fn)
+}
+
+// staleToken reports the errcode of err if it says the access token was
+// rejected.
+func staleToken(err error) (int64, bool) {
+	code, ok := wxapi.Errcode(err)
+	return code, ok && (code == codeInvalidToken || code == codeExpiredToken || code == codeIllegalToken)
 }
 
 // classify wraps an API error for the outbox: quota errors carry a

@@ -50,7 +50,7 @@ func TestSendInsideWindow(t *testing.T) {
 
 func TestSendAfterFollowUsesShortWindow(t *testing.T) {
 	e := newEnv(t, nil)
-	e.clock.t = time.Unix(1741946400, 0).Add(30 * time.Second)
+	e.clock.Set(time.Unix(1741946400, 0).Add(30 * time.Second))
 	serve(e.ch.Handler(), plainRequest(testToken, eventXML("subscribe", "")))
 	if err := e.ch.Send(context.Background(), out(1, "欢迎关注！")); err != nil {
 		t.Fatalf("welcome inside the follow's minute: %v", err)

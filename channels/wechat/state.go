@@ -10,6 +10,7 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi"
 )
 
 // Per-customer records in the channel's KV. The bot gives each channel its
@@ -204,32 +205,12 @@ func parseChoice(s string) int {
 // partsSent returns how many parts of outbox row id already reached the
 // customer in an earlier attempt.
 func (c *Channel) partsSent(openID string, id uint64) int {
-	if c.kv == nil || id == 0 {
-		return 0
-	}
-	v, err := c.kv.Get(keyProgress + openID)
-	if err != nil || v == "" {
-		return 0
-	}
-	row, n, ok := strings.Cut(v, ":")
-	if !ok || row != strconv.FormatUint(id, 10) {
-		return 0
-	}
-	sent, err := strconv.Atoi(n)
-	if err != nil || sent < 0 {
-		return 0
-	}
-	return sent
+	return wxapi.PartsSent(c.kv, keyProgress+openID, id)
 }
 
 // setPartsSent records progress of a message sent in parts. The outbox
 // sends one message per chat at a time, so one record per customer is
 // enough.
 func (c *Channel) setPartsSent(openID string, id uint64, n int) {
-	if c.kv == nil || id == 0 {
-		return
-	}
-	if err := c.kv.Set(keyProgress+openID, fmt.Sprintf("%d:%d", id, n)); err != nil {
-		c.log.Warn("wechat: recording send progress failed", "id", id, "err", err)
-	}
+	wxapi.SetPartsSent(c.kv, c.log, "wechat: recording send progress failed", keyProgress+openID, id, n)
 }

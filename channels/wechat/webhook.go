@@ -18,6 +18,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi"
 )
 
 // MaxBody is the largest webhook body accepted; WeChat's messages are a
@@ -40,36 +41,19 @@ const dispatchTimeout = 4 * time.Second
 // engine; replies go out later through the customer-service API, never as
 // a passive reply, so the answer is never encrypted either.
 func (c *Channel) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodGet:
-			c.verifyURL(w, r)
-		case http.MethodPost:
-			c.receive(w, r)
-		default:
-			w.Header().Set("Allow", "GET, POST")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		}
-	})
+	return wxapi.MethodHandler(c.verifyURL, c.receive)
 }
 
 // refuse answers status and logs why; the body says no more than the
 // status, so a prober learns nothing about the check that failed.
 func (c *Channel) refuse(w http.ResponseWriter, r *http.Request, status int, reason string, err error) {
-	attrs := []any{"status", status, "reason", reason, "remote", r.RemoteAddr}
-	if err != nil {
-		attrs = append(attrs, "err", err)
-	}
-	c.log.Warn("wechat webhook refused", attrs...)
-	http.Error(w, http.StatusText(status), status)
+	wxapi.Refuse(c.log, "wechat webhook refused", w, r, status, reason, err)
 }
 
 // validSignature checks signature = sha1(sort(token, timestamp, nonce)),
 // which WeChat adds to every request in every mode.
 func (c *Channel) validSignature(q url.Values) bool {
-	got := q.Get("signature")
-	want := util.Signature(c.cfg.Token, q.Get("timestamp"), q.Get("nonce"))
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	return wxapi.SignatureOK(q.Get("signature"), c.cfg.Token, q.Get("timestamp"), q.Get("nonce"))
 }
 
 func (c *Channel) verifyURL(w http.ResponseWriter, r *http.Request) {
@@ -83,9 +67,7 @@ func (c *Channel) verifyURL(w http.ResponseWriter, r *http.Request) {
 		c.refuse(w, r, http.StatusBadRequest, "URL verification without echostr", nil)
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = io.WriteString(w, echo)
+	wxapi.WriteText(w, echo)
 }
 
 func (c *Channel) receive(w http.ResponseWriter, r *http.Request) {
@@ -94,14 +76,9 @@ func (c *Channel) receive(w http.ResponseWriter, r *http.Request) {
 		c.refuse(w, r, http.StatusUnauthorized, "bad signature (check channels.wechat.token)", nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			c.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxBody), nil)
-			return
-		}
-		c.refuse(w, r, http.StatusBadRequest, "cannot read body", err)
+	body, status, reason, err := wxapi.ReadBody(w, r, MaxBody)
+	if status != 0 {
+		c.refuse(w, r, status, reason, err)
 		return
 	}
 	raw, status, reason, err := c.plaintext(q, body)

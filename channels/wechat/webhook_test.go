@@ -98,8 +98,8 @@ func TestWebhookBadSignature(t *testing.T) {
 	if got := e.rec.got(); len(got) != 0 {
 		t.Errorf("dispatched %+v", got)
 	}
-	if len(e.kv.m) != 0 {
-		t.Errorf("KV written: %v", e.kv.m)
+	if len(e.kv.All()) != 0 {
+		t.Errorf("KV written: %v", e.kv.All())
 	}
 	if !strings.Contains(e.logs.String(), "bad signature") {
 		t.Errorf("the reason is not logged: %s", e.logs.String())
@@ -189,8 +189,8 @@ func TestWebhookSafeModeRefusals(t *testing.T) {
 			if got := e.rec.got(); len(got) != 0 {
 				t.Errorf("dispatched %+v", got)
 			}
-			if len(e.kv.m) != 0 {
-				t.Errorf("KV written: %v", e.kv.m)
+			if len(e.kv.All()) != 0 {
+				t.Errorf("KV written: %v", e.kv.All())
 			}
 			if !strings.Contains(e.logs.String(), tt.reason) {
 				t.Errorf("log lacks %q: %s", tt.reason, e.logs.String())
@@ -268,22 +268,22 @@ func TestWebhookDispatchTimeoutStillAnswers(t *testing.T) {
 func TestWebhookRecordsWindow(t *testing.T) {
 	e := newEnv(t, nil)
 	serve(e.ch.Handler(), plainRequest(testToken, textXML("hi", 1)))
-	if got := e.kv.m[keyLast+testOpenID]; got != "1741946400" {
+	if got := e.kv.Value(keyLast + testOpenID); got != "1741946400" {
 		t.Errorf("last action %q, want the message's CreateTime", got)
 	}
 	// An older event (a late retry) does not move the window back.
 	old := strings.Replace(textXML("hi", 2), "1741946400", "1741940000", 1)
 	serve(e.ch.Handler(), plainRequest(testToken, old))
-	if got := e.kv.m[keyLast+testOpenID]; got != "1741946400" {
+	if got := e.kv.Value(keyLast + testOpenID); got != "1741946400" {
 		t.Errorf("last action %q after an older event", got)
 	}
 	// A menu click opens only the one-minute window; a menu link none.
 	serve(e.ch.Handler(), plainRequest(testToken, eventXML("VIEW", "https://example.com")))
-	if _, ok := e.kv.m[keyTap+testOpenID]; ok {
+	if _, ok := e.kv.Lookup(keyTap + testOpenID); ok {
 		t.Error("VIEW recorded as an action")
 	}
 	serve(e.ch.Handler(), plainRequest(testToken, eventXML("CLICK", "K")))
-	if got := e.kv.m[keyTap+testOpenID]; got != "1741946400" {
+	if got := e.kv.Value(keyTap + testOpenID); got != "1741946400" {
 		t.Errorf("tap %q", got)
 	}
 }

@@ -1,7 +1,6 @@
 package wechat
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -115,7 +114,7 @@ func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error)
 	if cfg.Token == "" {
 		bad("token", "is required")
 	}
-	if cfg.EncodingAESKey != "" && !validAESKey(cfg.EncodingAESKey) {
+	if cfg.EncodingAESKey != "" && !wxapi.ValidAESKey(cfg.EncodingAESKey) {
 		bad("encoding_aes_key", "must be the 43 characters WeChat generates (base64 of 32 bytes)")
 	}
 	base, err := wxapi.ParseBase(cfg.APIBase, DefaultAPIBase)
@@ -140,15 +139,7 @@ func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error)
 		return nil, err
 	}
 
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	wxapi.InstallHTTP(opts.HTTPClient, apiHost, base)
-
-	cache := wxapi.NewTokenCache(opts.Now)
+	log, now, cache := wxapi.Setup(Name, opts.Logger, opts.Now, opts.HTTPClient, apiHost, base)
 	oa := officialaccount.NewOfficialAccount(&oaconfig.Config{
 		AppID:          cfg.AppID,
 		AppSecret:      cfg.AppSecret,
@@ -159,9 +150,9 @@ func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error)
 	return &Channel{
 		cfg:       cfg,
 		dispatch:  dispatch,
-		log:       opts.Logger.With("channel", Name),
+		log:       log,
 		kv:        opts.KV,
-		now:       opts.Now,
+		now:       now,
 		cache:     cache,
 		msgs:      oa.GetCustomerMessageManager(),
 		tpl:       oa.GetTemplate(),
@@ -174,14 +165,6 @@ func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error)
 
 // Name returns "wechat".
 func (c *Channel) Name() string { return Name }
-
-func validAESKey(k string) bool {
-	if len(k) != 43 {
-		return false
-	}
-	key, err := base64.StdEncoding.DecodeString(k + "=")
-	return err == nil && len(key) == 32
-}
 
 // templateSpec is one parsed TemplateIDs value.
 type templateSpec struct {

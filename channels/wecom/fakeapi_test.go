@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/carebot/carebot/channels/internal/wxapi/wxapitest"
 )
 
 // fakeQY is a local stand-in for qyapi.weixin.qq.com speaking the wire
@@ -67,12 +69,7 @@ func newFakeQY(t testing.TB, corpID, secret string) *fakeQY {
 		f.sent = append(f.sent, m)
 		return map[string]any{"msgid": fmt.Sprintf("MSG%d", len(f.sent))}, 0
 	}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		t.Errorf("fake WeCom: unexpected %s %s", r.Method, r.URL.Path)
-		qyErr(w, 404, "not found")
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
+	f.srv = wxapitest.Serve(t, "fake WeCom", mux, qyErr)
 	return f
 }
 

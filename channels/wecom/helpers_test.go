@@ -1,27 +1,20 @@
 package wecom
 
 import (
-	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi/wxapitest"
 )
 
 const (
@@ -34,57 +27,6 @@ const (
 	testUser   = "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw"
 	testChat   = testKfID + "/" + testUser
 )
-
-// memKV is channels.KV in memory; it remembers every write of a key.
-type memKV struct {
-	mu      sync.Mutex
-	m       map[string]string
-	history map[string][]string
-}
-
-func newMemKV() *memKV { return &memKV{m: map[string]string{}, history: map[string][]string{}} }
-
-func (k *memKV) Get(key string) (string, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.m[key], nil
-}
-
-func (k *memKV) Set(key, value string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.m[key] = value
-	k.history[key] = append(k.history[key], value)
-	return nil
-}
-
-func (k *memKV) get(key string) string {
-	v, _ := k.Get(key)
-	return v
-}
-
-func (k *memKV) writes(key string) []string {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return append([]string(nil), k.history[key]...)
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // recorder is the engine.
 type recorder struct {
@@ -121,10 +63,10 @@ func (r *recorder) ids() []string {
 type env struct {
 	ch    *Channel
 	api   *fakeQY
-	kv    *memKV
-	clock *clock
+	kv    *wxapitest.MemKV
+	clock *wxapitest.Clock
 	rec   *recorder
-	logs  *syncBuffer
+	logs  *wxapitest.SyncBuffer
 }
 
 // now is the tests' start time, in unix seconds; messages are sent then.
@@ -137,7 +79,7 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 	if mod != nil {
 		mod(&cfg)
 	}
-	e := &env{api: api, kv: newMemKV(), clock: &clock{t: time.Unix(now, 0)}, rec: &recorder{}, logs: &syncBuffer{}}
+	e := &env{api: api, kv: wxapitest.NewMemKV(), clock: wxapitest.NewClock(time.Unix(now, 0)), rec: &recorder{}, logs: &wxapitest.SyncBuffer{}}
 	ch, err := New(cfg, e.rec.dispatch, Options{
 		Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
 		KV:     e.kv,
@@ -150,56 +92,6 @@ func newEnv(t testing.TB, mod func(*Config)) *env {
 	t.Cleanup(ch.Close)
 	e.ch = ch
 	return e
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// signature is WeCom's msg_signature, written out rather than taken from
-// the SDK: sha1 of the sorted strings, concatenated, in hex.
-func signature(parts ...string) string {
-	s := append([]string(nil), parts...)
-	sort.Strings(s)
-	sum := sha1.Sum([]byte(strings.Join(s, "")))
-	return hex.EncodeToString(sum[:])
-}
-
-// encryptMsg seals msg for receiveID as WeCom does: AES-256-CBC, IV the
-// key's first 16 bytes, over random(16) ‖ len(msg) big-endian(4) ‖ msg ‖
-// receiveID, PKCS#7-padded to 32 bytes.
-func encryptMsg(t testing.TB, msg, receiveID, encodingAESKey string) string {
-	key, err := base64.StdEncoding.DecodeString(encodingAESKey + "=")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plain bytes.Buffer
-	plain.WriteString("fedcba9876543210")
-	_ = binary.Write(&plain, binary.BigEndian, uint32(len(msg)))
-	plain.WriteString(msg)
-	plain.WriteString(receiveID)
-	pad := 32 - plain.Len()%32
-	plain.Write(bytes.Repeat([]byte{byte(pad)}, pad))
-	block, err := aes.NewCipher(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]byte, plain.Len())
-	cipher.NewCBCEncrypter(block, key[:16]).CryptBlocks(out, plain.Bytes())
-	return base64.StdEncoding.EncodeToString(out)
 }
 
 // callbackXML is the decrypted kf_msg_or_event callback of WeCom's docs.
@@ -260,3 +152,8 @@ func (e *env) sendMenu(t *testing.T, m channels.Outbound, n int) []any {
 	}
 	return items
 }
+
+var (
+	signature  = wxapitest.Signature
+	encryptMsg = wxapitest.EncryptMsg
+)

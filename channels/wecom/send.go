@@ -244,19 +244,14 @@ func clip(s string, n int) string {
 // call runs an SDK call, and once more with a fresh access token when
 // WeCom rejects the cached one, which the SDK never evicts itself.
 func (c *Channel) call(ctx context.Context, fn func() error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	err := fn()
-	if n, ok := code(err); ok && (n == codeInvalidCred || n == codeInvalidToken || n == codeExpiredToken) {
-		c.log.Info("wecom: access token rejected, fetching a new one", "errcode", n)
-		c.cache.Clear()
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		err = fn()
-	}
-	return err
+	return wxapi.Call(ctx, c.log, "wecom: access token rejected, fetching a new one", c.cache, staleToken, fn)
+}
+
+// staleToken reports the errcode of err if it says the access token was
+// rejected.
+func staleToken(err error) (int64, bool) {
+	n, ok := code(err)
+	return n, ok && (n == codeInvalidCred || n == codeInvalidToken || n == codeExpiredToken)
 }
 
 // classify wraps an API error for the outbox. An answer from WeCom with

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carebot/carebot/channels"
+	"github.com/carebot/carebot/channels/internal/wxapi"
 )
 
 // Per-customer records in the channel's KV (besides keyCursor). The bot
@@ -117,33 +118,13 @@ func (c *Channel) countSent(chat string) {
 
 // partsSent returns how many parts of outbox row id reached chat earlier.
 func (c *Channel) partsSent(chat string, id uint64) int {
-	if c.kv == nil || id == 0 {
-		return 0
-	}
-	v, err := c.kv.Get(keyProgress + chat)
-	if err != nil || v == "" {
-		return 0
-	}
-	row, n, ok := strings.Cut(v, ":")
-	if !ok || row != strconv.FormatUint(id, 10) {
-		return 0
-	}
-	sent, err := strconv.Atoi(n)
-	if err != nil || sent < 0 {
-		return 0
-	}
-	return sent
+	return wxapi.PartsSent(c.kv, keyProgress+chat, id)
 }
 
 // setPartsSent records progress; the outbox sends one message per chat at
 // a time, so one record per chat is enough.
 func (c *Channel) setPartsSent(chat string, id uint64, n int) {
-	if c.kv == nil || id == 0 {
-		return
-	}
-	if err := c.kv.Set(keyProgress+chat, fmt.Sprintf("%d:%d", id, n)); err != nil {
-		c.log.Warn("wecom: recording send progress failed", "id", id, "err", err)
-	}
+	wxapi.SetPartsSent(c.kv, c.log, "wecom: recording send progress failed", keyProgress+chat, id, n)
 }
 
 // menuID is the msgmenu item id for payload: the payload itself, which

@@ -1,16 +1,15 @@
 package wecom
 
 import (
-	"crypto/subtle"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 
-	"github.com/silenceper/wechat/v2/util"
 	"github.com/silenceper/wechat/v2/work/kf"
+
+	"github.com/carebot/carebot/channels/internal/wxapi"
 )
 
 // MaxBody is the largest callback body accepted; a kf callback is a few
@@ -29,34 +28,17 @@ const eventKF = "kf_msg_or_event"
 // only 5 seconds. A refused request gets 401 or 403, is logged with the
 // reason, and changes nothing.
 func (c *Channel) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodGet:
-			c.verifyURL(w, r)
-		case http.MethodPost:
-			c.receive(w, r)
-		default:
-			w.Header().Set("Allow", "GET, POST")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		}
-	})
+	return wxapi.MethodHandler(c.verifyURL, c.receive)
 }
 
 func (c *Channel) refuse(w http.ResponseWriter, r *http.Request, status int, reason string, err error) {
-	attrs := []any{"status", status, "reason", reason, "remote", r.RemoteAddr}
-	if err != nil {
-		attrs = append(attrs, "err", err)
-	}
-	c.log.Warn("wecom callback refused", attrs...)
-	http.Error(w, http.StatusText(status), status)
+	wxapi.Refuse(c.log, "wecom callback refused", w, r, status, reason, err)
 }
 
 // validSignature checks msg_signature = sha1(sort(token, timestamp,
 // nonce, encrypted)).
 func (c *Channel) validSignature(q url.Values, encrypted string) bool {
-	got := q.Get("msg_signature")
-	want := util.Signature(c.cfg.Token, q.Get("timestamp"), q.Get("nonce"), encrypted)
-	return got != "" && encrypted != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	return encrypted != "" && wxapi.SignatureOK(q.Get("msg_signature"), c.cfg.Token, q.Get("timestamp"), q.Get("nonce"), encrypted)
 }
 
 func (c *Channel) verifyURL(w http.ResponseWriter, r *http.Request) {
@@ -76,9 +58,7 @@ func (c *Channel) verifyURL(w http.ResponseWriter, r *http.Request) {
 		c.refuse(w, r, http.StatusForbidden, "cannot decrypt echostr for channels.wecom.corp_id (check encoding_aes_key)", err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	_, _ = io.WriteString(w, plain)
+	wxapi.WriteText(w, plain)
 }
 
 // envelope is the encrypted callback body.
@@ -88,14 +68,9 @@ type envelope struct {
 }
 
 func (c *Channel) receive(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			c.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", MaxBody), nil)
-			return
-		}
-		c.refuse(w, r, http.StatusBadRequest, "cannot read body", err)
+	body, status, reason, err := wxapi.ReadBody(w, r, MaxBody)
+	if status != 0 {
+		c.refuse(w, r, status, reason, err)
 		return
 	}
 	q := r.URL.Query()

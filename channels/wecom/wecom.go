@@ -1,7 +1,6 @@
 package wecom
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -117,7 +116,7 @@ func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error)
 	if cfg.Token == "" {
 		bad("token", "is required")
 	}
-	if !validAESKey(cfg.EncodingAESKey) {
+	if !wxapi.ValidAESKey(cfg.EncodingAESKey) {
 		bad("encoding_aes_key", "must be the 43 characters WeCom generates (base64 of 32 bytes)")
 	}
 	if cfg.OpenKfID != "" && !kfIDRe.MatchString(cfg.OpenKfID) {
@@ -130,15 +129,7 @@ func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	wxapi.InstallHTTP(opts.HTTPClient, apiHost, base)
-
-	cache := wxapi.NewTokenCache(opts.Now)
+	log, now, cache := wxapi.Setup(Name, opts.Logger, opts.Now, opts.HTTPClient, apiHost, base)
 	// kf.NewClient rather than work.NewWork(…).GetKF(): the work package
 	// pulls in every WeCom API, the chat archive's cgo library included.
 	client, err := kf.NewClient(&config.Config{
@@ -154,9 +145,9 @@ func New(cfg Config, dispatch channels.Dispatch, opts Options) (*Channel, error)
 	return &Channel{
 		cfg:             cfg,
 		dispatch:        dispatch,
-		log:             opts.Logger.With("channel", Name),
+		log:             log,
 		kv:              opts.KV,
-		now:             opts.Now,
+		now:             now,
 		cache:           cache,
 		kf:              client,
 		dispatchTimeout: dispatchTimeout,
@@ -173,11 +164,3 @@ func (c *Channel) Name() string { return Name }
 
 // kfIDRe matches WeCom's ids (open_kfid, external_userid, msgid).
 var kfIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-func validAESKey(k string) bool {
-	if len(k) != 43 {
-		return false
-	}
-	key, err := base64.StdEncoding.DecodeString(k + "=")
-	return err == nil && len(key) == 32
-}

@@ -65,7 +65,7 @@ func TestCallbackSyncsPagesAndKeepsCustomerMessages(t *testing.T) {
 		}
 	}
 	// Three pages of two; the cursor was saved after each.
-	if w := e.kv.writes(keyCursor + testKfID); fmt.Sprint(w) != "[c2 c4 c5]" {
+	if w := e.kv.Writes(keyCursor + testKfID); fmt.Sprint(w) != "[c2 c4 c5]" {
 		t.Errorf("cursor writes %v, want one per page", w)
 	}
 	reqs := e.api.syncs()
@@ -95,7 +95,7 @@ func TestSyncDispatchFailureKeepsCursor(t *testing.T) {
 	)
 	e.rec.failAt = "msg-3"
 	e.deliver(t, "T")
-	if got := e.kv.get(keyCursor + testKfID); got != "c2" {
+	if got := e.kv.Value(keyCursor + testKfID); got != "c2" {
 		t.Fatalf("cursor %q, want c2: the failed page must be fetched again", got)
 	}
 	if !strings.Contains(e.logs.String(), "wecom sync failed") {
@@ -120,7 +120,7 @@ func TestFirstSyncSkipsOldMessages(t *testing.T) {
 	if ids := e.rec.ids(); fmt.Sprint(ids) != "[new]" {
 		t.Errorf("dispatched %v, want only the recent message", ids)
 	}
-	if got := e.kv.get(keyCursor + testKfID); got != "c2" {
+	if got := e.kv.Value(keyCursor + testKfID); got != "c2" {
 		t.Errorf("cursor %q: the skipped message must not come back", got)
 	}
 }
