@@ -48,27 +48,33 @@ func startCareServer(t *testing.T, tune ...func(*configs.Config)) *careServer {
 	cfg.Handoff.CheckInterval = configs.Duration(time.Hour) // the test escalates by hand
 	clock := &fakeClock{now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	s := &careServer{server: startServer(t, cfg, WithClock(clock.Now)), clock: clock}
-	err := s.app.Store().Update(func(tx store.Tx) error {
-		for _, a := range []struct {
-			name string
-			role handoff.Role
-			tok  *string
-		}{{"alice", handoff.RoleAgent, &s.agentTok}, {"sam", handoff.RoleSupervisor, &s.supervisTok}} {
-			if _, err := handoff.AddAccount(tx, a.name, a.role, "correct horse battery", clock.Now()); err != nil {
-				return err
-			}
-			tok, err := handoff.NewToken(tx, a.name, clock.Now())
-			if err != nil {
-				return err
-			}
-			*a.tok = tok
+	s.agentTok = s.addAgent("alice", handoff.RoleAgent)
+	s.supervisTok = s.addAgent("sam", handoff.RoleSupervisor)
+	return s
+}
+
+// addAgent creates a console account and returns a new API token for it.
+func (s *careServer) addAgent(name string, role handoff.Role) string {
+	s.t.Helper()
+	return newAgent(s.t, s.app.Store(), name, role, s.clock.Now())
+}
+
+// newAgent creates a console account in st and returns an API token for it.
+func newAgent(t testing.TB, st *store.Store, name string, role handoff.Role, now time.Time) string {
+	t.Helper()
+	var tok string
+	err := st.Update(func(tx store.Tx) error {
+		if _, err := handoff.AddAccount(tx, name, role, "correct horse battery", now); err != nil {
+			return err
 		}
-		return nil
+		var err error
+		tok, err = handoff.NewToken(tx, name, now)
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return tok
 }
 
 // say sends a customer message and returns the texts of the turn's replies.
@@ -487,17 +493,7 @@ func nextEvent(t *testing.T, ch <-chan string, prefix string) string {
 
 func TestConsoleStreamsQueueChangesToWhoeverCanSeeThem(t *testing.T) {
 	s := startCareServer(t)
-	var bobTok string
-	if err := s.app.Store().Update(func(tx store.Tx) error {
-		if _, err := handoff.AddAccount(tx, "bob", handoff.RoleAgent, "correct horse battery", s.clock.Now()); err != nil {
-			return err
-		}
-		var err error
-		bobTok, err = handoff.NewToken(tx, "bob", s.clock.Now())
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	bobTok := s.addAgent("bob", handoff.RoleAgent)
 	alice, bob, sam := s.ticketStream(s.agentTok), s.ticketStream(bobTok), s.ticketStream(s.supervisTok)
 	s.say("session-live-1", "质量太差了，我要投诉")
 	tk := s.ticketOf("session-live-1")
@@ -530,17 +526,7 @@ func TestConsoleStreamsQueueChangesToWhoeverCanSeeThem(t *testing.T) {
 
 func TestTwoAgentsClaimingAtOnceExactlyOneWins(t *testing.T) {
 	s := startCareServer(t)
-	var bobTok string
-	if err := s.app.Store().Update(func(tx store.Tx) error {
-		if _, err := handoff.AddAccount(tx, "bob", handoff.RoleAgent, "correct horse battery", s.clock.Now()); err != nil {
-			return err
-		}
-		var err error
-		bobTok, err = handoff.NewToken(tx, "bob", s.clock.Now())
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	bobTok := s.addAgent("bob", handoff.RoleAgent)
 	for round := range 5 {
 		session := fmt.Sprintf("session-claim-race-%d", round)
 		s.say(session, "质量太差了，我要投诉")

@@ -30,25 +30,12 @@ func startLoyaltyServer(t *testing.T) *loyaltyServer {
 	clock := &fakeClock{now: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
 	s := &loyaltyServer{server: startServer(t, cfg, WithClock(clock.Now)), clock: clock}
 	s.admin = bearer(s.app.admin)
-	err := s.app.Store().Update(func(tx store.Tx) error {
-		for _, a := range []struct {
-			name string
-			role handoff.Role
-			hdr  *map[string]string
-		}{{"boss", handoff.RoleAdmin, &s.boss}, {"sam", handoff.RoleSupervisor, &s.sam}, {"alice", handoff.RoleAgent, &s.alice}, {"bob", handoff.RoleAgent, &s.b}} {
-			if _, err := handoff.AddAccount(tx, a.name, a.role, "correct horse battery", clock.Now()); err != nil {
-				return err
-			}
-			tok, err := handoff.NewToken(tx, a.name, clock.Now())
-			if err != nil {
-				return err
-			}
-			*a.hdr = bearer(tok)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
+	for _, a := range []struct {
+		name string
+		role handoff.Role
+		hdr  *map[string]string
+	}{{"boss", handoff.RoleAdmin, &s.boss}, {"sam", handoff.RoleSupervisor, &s.sam}, {"alice", handoff.RoleAgent, &s.alice}, {"bob", handoff.RoleAgent, &s.b}} {
+		*a.hdr = bearer(newAgent(t, s.app.Store(), a.name, a.role, clock.Now()))
 	}
 	return s
 }
