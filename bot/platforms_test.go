@@ -278,8 +278,15 @@ func TestTelegramRateLimitAndUndeliverableReplies(t *testing.T) {
 	if sentTo(fake, "42", "人工客服") {
 		t.Fatal("delivered despite the 429")
 	}
-	s.clock.Add(2 * time.Second) // past retry_after on the app's clock
-	waitFor(t, func() bool { s.app.Outbox().Wake(); return sentTo(fake, "42", "人工客服") })
+	// The outbox records the failure (and schedules the retry) just after
+	// the call returns, so move the app's clock on in steps until the retry
+	// after retry_after is due, rather than once at a moment that may come
+	// before the retry was scheduled.
+	waitFor(t, func() bool {
+		s.clock.Add(500 * time.Millisecond)
+		s.app.Outbox().Wake()
+		return sentTo(fake, "42", "人工客服")
+	})
 	// The customer blocks the bot; the agent's reply is undeliverable, and
 	// the console shows it with the reason.
 	conv, _, _ := s.app.Engine().Conversation("telegram", "42", 1)
