@@ -52,6 +52,9 @@ type App struct {
 	admin    string
 	auth     *handoff.Auth // console accounts, sessions, tokens (agents.go)
 	care     *Care
+	// kbFingerprint is what the knowledge files looked like when the
+	// knowledge base was first loaded.
+	kbFingerprint string
 	// loyalty is nil when loyalty.enabled is off.
 	loyalty     *loyalty.Program
 	loyaltyChat *loyaltyChat
@@ -109,6 +112,11 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: o.log, now: o.now, store: st, seg: seg, registry: channels.NewRegistry()}
 	a.auth = newAuth(cfg, st, o.now, o.log)
+	// The watcher compares with the files as they were before this load,
+	// so a change made while carebot starts is not missed.
+	if cfg.Knowledge.Dir != "" {
+		a.kbFingerprint = fingerprint(cfg.Knowledge.Dir)
+	}
 	kb, err := a.buildKnowledge()
 	if err != nil {
 		st.Close()

@@ -123,7 +123,7 @@ func (a *App) watchKnowledge(ctx context.Context) {
 	}
 	t := time.NewTicker(a.cfg.Knowledge.WatchInterval.D())
 	defer t.Stop()
-	last := fingerprint(dir)
+	last := a.kbFingerprint
 	for {
 		select {
 		case <-ctx.Done():
