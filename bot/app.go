@@ -60,6 +60,8 @@ type App struct {
 	loyaltyChat *loyaltyChat
 	platforms   []platform
 	cron        *cron.Scheduler
+	// careJobs is nil unless care and loyalty are both enabled.
+	careJobs *careJobs
 
 	workersMu sync.Mutex
 	stopWork  context.CancelFunc
@@ -166,7 +168,7 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	a.care = &Care{causes: cfg.Handoff.Causes, staff: cfg.Handoff.Staff, csat: cfg.Handoff.CSAT, router: router, outbox: a.outbox, hub: newTicketHub(), log: o.log, compensate: o.compensate}
+	a.care = &Care{npsLow: cfg.Care.NPSLowScore, csatLow: cfg.Care.CSATLowScore, causes: cfg.Handoff.Causes, staff: cfg.Handoff.Staff, csat: cfg.Handoff.CSAT, router: router, outbox: a.outbox, hub: newTicketHub(), log: o.log, compensate: o.compensate}
 	if rules != nil {
 		a.care.rules = *rules
 	}
@@ -181,6 +183,7 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		a.loyaltyChat = &loyaltyChat{prog: prog, opts: lopts, router: router, now: o.now, welcome: cfg.Loyalty.WelcomeRight}
 		a.engine.loyalty = a.loyaltyChat
 		a.care.tierPriority = a.loyaltyChat.handoffPriority
+		a.care.prog = prog
 		if a.care.compensate == nil && cfg.Handoff.CompensationRight != "" {
 			a.care.compensate = a.loyaltyChat.compensator(cfg.Handoff.CompensationRight)
 		}
@@ -195,8 +198,33 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 	var loc *time.Location
 	if a.loyalty != nil {
 		loc = a.loyalty.Location()
+		if err := st.Update(func(tx store.Tx) error {
+			n, err := a.loyalty.EnsureIndexes(tx)
+			if n > 0 {
+				o.log.Info("loyalty indexes built for existing members", "members", n)
+			}
+			return err
+		}); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("loyalty indexes: %w", err)
+		}
 	}
-	if a.cron, err = cron.New(st, cron.Options{Location: loc, Now: o.now, Logger: o.log}, a.loyaltyCronJobs()...); err != nil {
+	jobs := a.loyaltyCronJobs()
+	if cfg.Care.Enabled && a.loyalty == nil {
+		o.log.Warn("care.enabled is on but loyalty.enabled is off: scheduled care needs the members, so no care jobs run")
+	}
+	if cfg.Care.Enabled && a.loyalty != nil {
+		if a.careJobs, err = newCareJobs(a, cfg.Care); err != nil {
+			st.Close()
+			return nil, err
+		}
+		if loc == nil {
+			loc = a.careJobs.loc
+		}
+		jobs = append(jobs, a.careJobs.jobs(loc)...)
+		a.care.careSendAt = a.careJobs.sendAt
+	}
+	if a.cron, err = cron.New(st, cron.Options{Location: loc, Now: o.now, Logger: o.log}, jobs...); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("cron: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/carebot/carebot/dialog"
 	"github.com/carebot/carebot/dialog/emotion"
 	"github.com/carebot/carebot/handoff"
+	"github.com/carebot/carebot/loyalty"
 	"github.com/carebot/carebot/segment"
 	"github.com/carebot/carebot/store"
 )
@@ -34,6 +35,14 @@ type Care struct {
 	compensate Compensator
 	// tierPriority is the queue priority a loyalty tier adds; nil adds none.
 	tierPriority func(tier string) int
+	// prog credits survey points; nil without the loyalty programme.
+	prog *loyalty.Program
+	// npsLow and csatLow: answers at or below open a mild follow-up
+	// ticket (-1 and 0 turn them off).
+	npsLow, csatLow int
+	// careSendAt moves a proactive message out of the member's quiet
+	// hours; nil leaves times as they are (care off).
+	careSendAt func(tx store.Tx, member string, t time.Time) time.Time
 }
 
 // handoffRules builds the rules from configuration.

@@ -137,7 +137,9 @@ func TestConsoleBrowser(t *testing.T) {
 		t.Skip("browser test skipped with -short")
 	}
 	customer := newBrowser(t)
-	s := startServer(t, testConfig(t, t.TempDir()))
+	cfg := testConfig(t, t.TempDir())
+	cfg.Handoff.CSATDelay = 0 // ask for the rating at once: the test runs on the wall clock
+	s := startServer(t, cfg)
 	const agent, password = "lin", "console-test-pw"
 	if _, err := s.app.Auth().AddAccount(agent, handoff.RoleAgent, password, false); err != nil {
 		t.Fatal(err)
@@ -331,4 +333,40 @@ func getTicket(t *testing.T, s *server, id uint64) *handoff.Ticket {
 		t.Fatal(err)
 	}
 	return tk
+}
+
+// TestConsoleWeeklyReportPanel: a supervisor sees the latest weekly report
+// (care.weekly_spec) in the console; an agent does not see the panel.
+func TestConsoleWeeklyReportPanel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped with -short")
+	}
+	ctx := newBrowser(t)
+	s := startCareServer(t)
+	s.clock.Set(time.Date(2026, 11, 17, 11, 0, 0, 0, cst))
+	s.say("session-weekly-ui", "质量太差了，我要投诉")
+	s.say("session-weekly-ui-2", "退款多久能到账")
+	s.clock.Set(time.Date(2026, 11, 23, 9, 0, 0, 0, cst))
+	s.runJob(jobWeekly, s.clock.Now())
+	const password = "weekly-panel-pw"
+	if _, err := s.app.Auth().AddAccount("wendy", handoff.RoleSupervisor, password, false); err != nil {
+		t.Fatal(err)
+	}
+	var problems pageProblems
+	problems.listen(ctx)
+	if err := chromedp.Run(ctx,
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(s.base+"/console.html"),
+		chromedp.WaitVisible("#login-name", chromedp.ByID),
+		chromedp.SendKeys("#login-name", "wendy", chromedp.ByID),
+		chromedp.SendKeys("#login-password", password+"\n", chromedp.ByID),
+		chromedp.WaitVisible("#console-view", chromedp.ByID),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(ctx, t, "the weekly report panel with last week's figures",
+		`!document.getElementById('weekly').hidden && document.getElementById('wk-week').textContent.includes('2026-W47') &&
+		 document.getElementById('wk-opened').textContent === '1' && document.getElementById('wk-tiers').textContent === '0 / 1 / 0' &&
+		 document.getElementById('wk-faq').textContent.startsWith('100.0%')`, consoleDiag)
+	problems.check(t)
 }

@@ -190,9 +190,20 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 		ticket, replies = t, append(replies, extra...)
 	}
 	if result.CSAT != nil && e.care != nil {
-		if err := e.care.recordCSAT(tx, &conv, result.CSAT, now); err != nil {
+		rs, t, err := e.care.recordCSAT(tx, &conv, result.CSAT, now)
+		if err != nil {
 			return DispatchResult{}, fmt.Errorf("record csat: %w", err)
 		}
+		replies = append(replies, rs...)
+		ticket = max(ticket, t)
+	}
+	if result.Survey != nil && e.care != nil {
+		rs, t, err := e.care.answerSurvey(tx, e.outbox, &conv, result.Survey, now)
+		if err != nil {
+			return DispatchResult{}, fmt.Errorf("survey answer: %w", err)
+		}
+		replies = append(replies, rs...)
+		ticket = max(ticket, t)
 	}
 	var private []dialog.Reply
 	if result.Loyalty != nil && e.loyalty != nil {
@@ -214,6 +225,9 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 		in.FAQ, in.Score = result.Match.Entry.ID, result.Match.Score
 	}
 	if err := appendLog(tx, &conv, in); err != nil {
+		return DispatchResult{}, err
+	}
+	if err := countOutcome(tx, now, result.Outcome); err != nil {
 		return DispatchResult{}, err
 	}
 	if result.Outcome == dialog.OutcomeUnanswered || result.Outcome == dialog.OutcomeClarify {

@@ -266,6 +266,13 @@ func TestModerateComplaintSilencesTheBotUntilAnAgentResolves(t *testing.T) {
 	if code := s.api(s.agentTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/resolve", tk.ID), map[string]string{"cause": "质量问题", "note": "换新"}, nil); code != 200 {
 		t.Fatalf("resolve: %d", code)
 	}
+	// The rating is asked an hour after the resolution (handoff.csat_delay).
+	for _, text := range s.delivered("session-mod-1") {
+		if strings.Contains(text, "打个分") {
+			t.Fatal("the rating was asked at the resolution, not an hour later")
+		}
+	}
+	s.clock.Add(time.Hour)
 	s.waitDelivered("session-mod-1", "打个分")
 
 	// The CSAT prompt's buttons store the score on the ticket.
@@ -281,8 +288,12 @@ func TestModerateComplaintSilencesTheBotUntilAnAgentResolves(t *testing.T) {
 	if csat == "" {
 		t.Fatal("no CSAT buttons delivered")
 	}
-	if r := s.press("session-mod-1", csat); len(r) != 1 || !strings.Contains(r[0].Text, "谢谢") {
+	// Answering earns the survey points (loyalty.survey_points), once.
+	if r := s.press("session-mod-1", csat); len(r) != 2 || !strings.Contains(r[0].Text, "谢谢") || !strings.Contains(r[1].Text, "20 积分") {
 		t.Fatalf("csat answer = %s", texts(r))
+	}
+	if r := s.press("session-mod-1", csat); len(r) != 1 || !strings.Contains(r[0].Text, "谢谢") {
+		t.Fatalf("second csat answer = %s", texts(r))
 	}
 	tk = s.ticketOf("session-mod-1")
 	if tk.Status != handoff.StatusResolved || tk.CSAT != 5 || tk.Cause != "质量问题" || tk.Agent != "alice" {
@@ -323,6 +334,7 @@ func TestSevereGoesToSupervisorsAndSchedulesFollowUps(t *testing.T) {
 	if code := s.api(s.supervisTok, "POST", fmt.Sprintf("/api/v1/tickets/%d/resolve", tk.ID), map[string]string{"cause": "售后复杂"}, nil); code != 200 {
 		t.Fatalf("supervisor resolve: %d", code)
 	}
+	s.clock.Add(time.Hour)
 	s.waitDelivered("session-sev-1", "打个分")
 	followUp := "回访"
 	for _, text := range s.delivered("session-sev-1") {
@@ -339,7 +351,7 @@ func TestSevereGoesToSupervisorsAndSchedulesFollowUps(t *testing.T) {
 		}
 		return n
 	}
-	s.clock.Add(23 * time.Hour)
+	s.clock.Add(22 * time.Hour) // 23 h after the resolution
 	s.app.Outbox().Wake()
 	time.Sleep(60 * time.Millisecond) // a few poll intervals
 	if n := count(); n != 0 {

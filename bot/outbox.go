@@ -108,6 +108,26 @@ func newOutbox(s *store.Store, reg *channels.Registry, opts OutboxOptions, now f
 	}
 }
 
+// Queued reports whether a row with key was ever queued (whatever became
+// of it since).
+func (o *Outbox) Queued(tx store.Tx, key string) bool {
+	return key != "" && tx.Get(bucketOutboxKeys, []byte(key)) != nil
+}
+
+// RowByKey returns the row queued with key.
+func (o *Outbox) RowByKey(tx store.Tx, key string) (OutboxRow, bool) {
+	id := tx.Get(bucketOutboxKeys, []byte(key))
+	if id == nil {
+		return OutboxRow{}, false
+	}
+	var row OutboxRow
+	ok, err := store.GetJSON(tx, bucketOutbox, id, &row)
+	if err != nil || !ok {
+		return OutboxRow{}, false
+	}
+	return row, true
+}
+
 // Enqueue stores row as pending inside tx and returns its id. A row with a
 // Key that was queued before is not queued again; the earlier id is
 // returned. Call Wake after the transaction commits to deliver at once.

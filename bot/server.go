@@ -44,6 +44,7 @@ func (a *App) Handler() http.Handler {
 	a.ticketRoutes(mux)
 	a.agentRoutes(mux)
 	a.broadcastRoutes(mux)
+	a.careRoutes(mux)
 	for _, p := range a.platforms {
 		mux.Handle("POST "+p.path, p.handler)
 		mux.Handle("GET "+p.path, p.handler) // WeChat and WeCom verify the URL with a GET

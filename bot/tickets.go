@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -269,8 +268,17 @@ func (a *App) ResolveTicket(who handoff.Account, id uint64, cause, note string) 
 		if err := a.toCustomer(tx, conv, t, a.router.Text("handoff_resolved", locale), "", nil, fmt.Sprintf("resolved:%d:%d", t.ID, t.Reopened), now); err != nil {
 			return t, err
 		}
+		// The rating and the follow-ups come later: they respect the
+		// customer's quiet hours like any proactive message.
+		later := func(d time.Duration) time.Time {
+			if a.care.careSendAt == nil || d <= 0 {
+				return now.Add(d)
+			}
+			return a.care.careSendAt(tx, t.Member, now.Add(d))
+		}
 		if a.cfg.Handoff.CSAT {
-			if err := a.toCustomer(tx, conv, t, a.router.Text("csat_prompt", locale), "", dialog.CSATButtons(t.ID), fmt.Sprintf("csat:%d:%d", t.ID, t.Reopened), now); err != nil {
+			at := later(a.cfg.Handoff.CSATDelay.D())
+			if err := a.toCustomer(tx, conv, t, a.router.Text("csat_prompt", locale), "", dialog.CSATButtons(t.ID), fmt.Sprintf("csat:%d:%d", t.ID, t.Reopened), at); err != nil {
 				return t, err
 			}
 		}
@@ -280,35 +288,13 @@ func (a *App) ResolveTicket(who handoff.Account, id uint64, cause, note string) 
 				return t, fmt.Errorf("ticket %d follow-up %q: %w", t.ID, f, err)
 			}
 			key := fmt.Sprintf("followup:%d:%d:%s", t.ID, t.Reopened, f)
-			if err := a.toCustomer(tx, conv, t, a.router.Text("followup", locale), "", nil, key, now.Add(d)); err != nil {
+			if err := a.toCustomer(tx, conv, t, a.router.Text("followup", locale), "", nil, key, later(d)); err != nil {
 				return t, err
 			}
 		}
 		a.care.hub.publish(tx, t, handoff.EventResolve)
 		return t, nil
 	})
-}
-
-// recordCSAT stores a rating from the conversation it was asked in; a
-// rating for another conversation's ticket (a forged payload) is ignored.
-func (c *Care) recordCSAT(tx store.Tx, conv *Conversation, ans *dialog.CSATAnswer, now time.Time) error {
-	t, err := handoff.Get(tx, ans.Ticket)
-	if errors.Is(err, handoff.ErrNoTicket) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if t.Channel != conv.Channel || t.ChatID != conv.ChatID {
-		c.log.Warn("csat for another conversation's ticket ignored", "ticket", ans.Ticket, "channel", conv.Channel)
-		return nil
-	}
-	t, err = handoff.RecordCSAT(tx, ans.Ticket, ans.Score, now)
-	if err != nil {
-		return err
-	}
-	c.hub.publish(tx, t, handoff.EventCSAT)
-	return nil
 }
 
 // EscalateOverdue escalates tickets past their claim deadline and tells

@@ -29,6 +29,7 @@ type Config struct {
 	Handoff   Handoff   `yaml:"handoff"`
 	Console   Console   `yaml:"console"`
 	Loyalty   Loyalty   `yaml:"loyalty"`
+	Care      Care      `yaml:"care"`
 	Channels  Channels  `yaml:"channels"`
 }
 
@@ -458,7 +459,7 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad("log.format", "%q is not text or json", c.Log.Format)
 	}
-	errs = append(errs, c.Emotion.Validate(), c.Handoff.Validate(), c.Console.Validate(), c.Loyalty.Validate(), c.Channels.Validate())
+	errs = append(errs, c.Emotion.Validate(), c.Handoff.Validate(), c.Console.Validate(), c.Loyalty.Validate(), c.Care.Validate(), c.Channels.Validate())
 	return errors.Join(errs...)
 }
 

@@ -40,6 +40,9 @@ type Handoff struct {
 	WaitingNotice Duration `yaml:"waiting_notice"`
 	// CSAT asks the customer for a 1–5 rating after a resolution.
 	CSAT bool `yaml:"csat"`
+	// CSATDelay is how long after the resolution the rating is asked
+	// (quiet hours then apply in the customer's zone); 0 asks at once.
+	CSATDelay Duration `yaml:"csat_delay"`
 	// CompensationRight is the catalogue right (a coupon) given with a mild
 	// apology when the tier has compensate on and the loyalty programme
 	// runs; empty gives none.

@@ -105,6 +105,11 @@ func (l Loyalty) Validate() error {
 		// Asia/Shanghai has a fixed +08:00 fallback without tzdata.
 		bad("time_zone", "%v", err)
 	}
+	for _, f := range []struct{ key, spec string }{{"expiry_spec", l.ExpirySpec}, {"review_spec", l.ReviewSpec}} {
+		if err := ValidateSpec(f.spec); err != nil {
+			bad(f.key, "%v", err)
+		}
+	}
 	if l.Rewards != "" {
 		if _, err := os.Stat(l.Rewards); err != nil {
 			bad("rewards", "%v", err)

@@ -45,9 +45,42 @@ type Job struct {
 	// prefixed with "CRON_TZ=Zone " to override the scheduler's zone; the
 	// descriptors robfig/cron accepts ("@daily", "@every 1h") work too.
 	Spec string
-	// Run does the work as if it were at (the scheduled time, or the time
-	// given to RunNow). It must be idempotent by key: see the package doc.
-	Run func(ctx context.Context, at time.Time) (Result, error)
+	// Run does the work as if it were r.At (the scheduled time, or the
+	// time given to RunNow). It must be idempotent by key (see the package
+	// doc) and, when r.DryRun is set, change nothing.
+	Run func(ctx context.Context, r Run) (Result, error)
+}
+
+// Run is one run of a job.
+type Run struct {
+	// At is the time the run is for.
+	At time.Time
+	// DryRun asks the job to report through Plan what it would do and to
+	// change nothing.
+	DryRun bool
+	// Plan, when not nil, is told about each message the run queues (or,
+	// in a dry run, would queue) and each member it passes over.
+	Plan func(Planned)
+}
+
+// Report calls r.Plan if it is set.
+func (r Run) Report(p Planned) {
+	if r.Plan != nil {
+		r.Plan(p)
+	}
+}
+
+// Planned is one message of a run, or one recipient it passed over.
+type Planned struct {
+	Member  string    `json:"member"`
+	Kind    string    `json:"kind"`
+	Channel string    `json:"channel,omitempty"`
+	ChatID  string    `json:"chat_id,omitempty"`
+	SendAt  time.Time `json:"send_at,omitzero"`
+	Text    string    `json:"text,omitempty"`
+	// Skipped says why nothing goes to this member (no consent, the cap,
+	// already sent…); empty for a message.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Result summarises one run of a job.
@@ -72,20 +105,20 @@ type Options struct {
 
 // Status describes a job for `carebot cron list`.
 type Status struct {
-	Name string
-	Spec string
+	Name string `json:"name"`
+	Spec string `json:"spec"`
 	// Last is the persisted last scheduled time the job ran for (or its
 	// baseline, for a job that has never run); zero if unknown.
-	Last time.Time
+	Last time.Time `json:"last,omitzero"`
 	// Next is the job's next scheduled time after now, in the scheduler's
 	// zone (or the spec's CRON_TZ zone).
-	Next time.Time
+	Next time.Time `json:"next,omitzero"`
 	// LastAt is the time the most recent run was for (may differ from Last
 	// after a manual run for an earlier time); Finished is when it ended.
-	LastAt     time.Time
-	Finished   time.Time
-	LastResult Result
-	LastError  string
+	LastAt     time.Time `json:"last_at,omitzero"`
+	Finished   time.Time `json:"finished,omitzero"`
+	LastResult Result    `json:"last_result"`
+	LastError  string    `json:"last_error,omitempty"`
 }
 
 // runRecord is the persisted state of one job.
@@ -231,7 +264,7 @@ func (s *Scheduler) scheduledJob(ctx context.Context, e *entry) robfig.Job {
 			s.log.Info("cron: run already recorded, skipping", "job", e.job.Name, "at", at)
 			return
 		}
-		s.runAndRecord(ctx, e, at)
+		s.runAndRecord(ctx, e, Run{At: at})
 	})
 }
 
@@ -258,7 +291,7 @@ func (s *Scheduler) catchUp(ctx context.Context) {
 			continue
 		}
 		s.log.Info("cron: catching up a missed run", "job", e.job.Name, "last", rec.Last, "at", at)
-		s.runAndRecord(ctx, e, at)
+		s.runAndRecord(ctx, e, Run{At: at})
 	}
 }
 
@@ -287,17 +320,33 @@ func (s *Scheduler) missed(e *entry, last, now time.Time) (time.Time, bool) {
 // Manual runs are not guarded against overlapping scheduled runs: jobs are
 // idempotent by key.
 func (s *Scheduler) RunNow(ctx context.Context, name string, at time.Time) (Result, error) {
+	return s.RunWith(ctx, name, Run{At: at})
+}
+
+// RunWith runs the named job once as r describes. A dry run is not
+// recorded: it changes nothing, so the next catch-up still happens.
+func (s *Scheduler) RunWith(ctx context.Context, name string, r Run) (Result, error) {
 	e, ok := s.byName[name]
 	if !ok {
 		return Result{}, fmt.Errorf("cron: run %q: %w", name, ErrUnknownJob)
 	}
-	return s.runAndRecord(ctx, e, at)
+	if r.At.IsZero() {
+		r.At = s.now()
+	}
+	if r.DryRun {
+		return s.safeRun(ctx, e, r)
+	}
+	return s.runAndRecord(ctx, e, r)
 }
 
+// Has reports whether a job of that name is scheduled.
+func (s *Scheduler) Has(name string) bool { _, ok := s.byName[name]; return ok }
+
 // runAndRecord runs e (recovering a panic) and persists the outcome.
-func (s *Scheduler) runAndRecord(ctx context.Context, e *entry, at time.Time) (Result, error) {
+func (s *Scheduler) runAndRecord(ctx context.Context, e *entry, r Run) (Result, error) {
+	at := r.At
 	start := s.now()
-	res, err := s.safeRun(ctx, e, at)
+	res, err := s.safeRun(ctx, e, r)
 	finished := s.now()
 	attrs := []any{"job", e.job.Name, "at", at, "queued", res.Queued, "skipped", res.Skipped, "took", finished.Sub(start)}
 	if err != nil {
@@ -315,14 +364,14 @@ func (s *Scheduler) runAndRecord(ctx context.Context, e *entry, at time.Time) (R
 }
 
 // safeRun calls the job's Run, turning a panic into an error.
-func (s *Scheduler) safeRun(ctx context.Context, e *entry, at time.Time) (res Result, err error) {
+func (s *Scheduler) safeRun(ctx context.Context, e *entry, r Run) (res Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("cron: job panicked", "job", e.job.Name, "panic", r, "stack", string(debug.Stack()))
 			res, err = Result{}, fmt.Errorf("cron job %s panicked: %v", e.job.Name, r)
 		}
 	}()
-	res, err = e.job.Run(ctx, at)
+	res, err = e.job.Run(ctx, r)
 	if err != nil {
 		err = fmt.Errorf("cron job %s: %w", e.job.Name, err)
 	}

@@ -50,10 +50,10 @@ type counter struct {
 	ats []time.Time
 }
 
-func (c *counter) run(_ context.Context, at time.Time) (Result, error) {
+func (c *counter) run(_ context.Context, r Run) (Result, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.ats = append(c.ats, at)
+	c.ats = append(c.ats, r.At)
 	return Result{Queued: 1, Note: "ok"}, nil
 }
 
@@ -168,7 +168,7 @@ func TestPanicIsRecoveredAndRecorded(t *testing.T) {
 	st := openStore(t)
 	clk := &clock{t: at(10, 8, 0)}
 	var c counter
-	boom := Job{Name: "boom", Spec: "0 9 * * *", Run: func(context.Context, time.Time) (Result, error) { panic("kaboom") }}
+	boom := Job{Name: "boom", Spec: "0 9 * * *", Run: func(context.Context, Run) (Result, error) { panic("kaboom") }}
 	ok := Job{Name: "ok", Spec: "0 9 * * *", Run: c.run}
 	startBriefly(t, newSched(t, st, clk, boom, ok)) // baselines
 
@@ -200,7 +200,7 @@ func TestChainSkipsOverlappingRun(t *testing.T) {
 	release := make(chan struct{})
 	started := make(chan struct{}, 2)
 	var calls atomic.Int32
-	job := Job{Name: "slow", Spec: "* * * * *", Run: func(context.Context, time.Time) (Result, error) {
+	job := Job{Name: "slow", Spec: "* * * * *", Run: func(context.Context, Run) (Result, error) {
 		calls.Add(1)
 		started <- struct{}{}
 		<-release
@@ -285,7 +285,7 @@ func TestRunNowRecordsLastRun(t *testing.T) {
 		t.Fatalf("unknown job error = %v", err)
 	}
 	// A job error is returned and recorded.
-	s2 := newSched(t, st, clk, Job{Name: "fails", Spec: "0 9 * * *", Run: func(context.Context, time.Time) (Result, error) {
+	s2 := newSched(t, st, clk, Job{Name: "fails", Spec: "0 9 * * *", Run: func(context.Context, Run) (Result, error) {
 		return Result{}, errors.New("no coupons left")
 	}})
 	if _, err := s2.RunNow(context.Background(), "fails", at(10, 9, 0)); err == nil {
@@ -301,7 +301,7 @@ func TestListShowsNextInConfiguredZone(t *testing.T) {
 	st := openStore(t)
 	// 2025-03-10 02:00 UTC is 10:00 in Shanghai.
 	clk := &clock{t: time.Date(2025, 3, 10, 2, 0, 0, 0, time.UTC)}
-	noop := func(context.Context, time.Time) (Result, error) { return Result{}, nil }
+	noop := func(context.Context, Run) (Result, error) { return Result{}, nil }
 	s := newSched(t, st, clk,
 		Job{Name: "birthday", Spec: "0 9 * * *", Run: noop},
 		Job{Name: "report", Spec: "0 9 * * 1", Run: noop},
@@ -331,7 +331,7 @@ func TestListShowsNextInConfiguredZone(t *testing.T) {
 
 func TestNewRefusesBadJobs(t *testing.T) {
 	st := openStore(t)
-	noop := func(context.Context, time.Time) (Result, error) { return Result{}, nil }
+	noop := func(context.Context, Run) (Result, error) { return Result{}, nil }
 	cases := map[string][]Job{
 		"bad spec":      {{Name: "a", Spec: "0 9 * *", Run: noop}},
 		"seconds field": {{Name: "a", Spec: "0 0 9 * * *", Run: noop}},
@@ -354,5 +354,36 @@ func TestNewRefusesBadJobs(t *testing.T) {
 	}
 	if got := s.Location().String(); got != DefaultZone && got != "CST" {
 		t.Errorf("default location = %s", got)
+	}
+}
+
+func TestDryRunIsNotRecorded(t *testing.T) {
+	st := openStore(t)
+	clk := &clock{}
+	clk.Set(at(10, 12, 0))
+	var dry []bool
+	job := Job{Name: "birthday", Spec: "0 9 * * *", Run: func(_ context.Context, r Run) (Result, error) {
+		dry = append(dry, r.DryRun)
+		r.Report(Planned{Member: "M1", Kind: "birthday"})
+		return Result{Queued: 1}, nil
+	}}
+	s := newSched(t, st, clk, job)
+	var planned []Planned
+	res, err := s.RunWith(context.Background(), "birthday", Run{At: at(10, 9, 0), DryRun: true, Plan: func(p Planned) { planned = append(planned, p) }})
+	if err != nil || res.Queued != 1 {
+		t.Fatalf("dry run = %+v, %v", res, err)
+	}
+	if len(planned) != 1 || planned[0].Member != "M1" || len(dry) != 1 || !dry[0] {
+		t.Fatalf("planned %+v, dry flags %v", planned, dry)
+	}
+	list, err := s.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !list[0].Last.IsZero() || !list[0].LastAt.IsZero() {
+		t.Fatalf("a dry run was recorded: %+v", list[0])
+	}
+	if _, err := s.RunWith(context.Background(), "nope", Run{}); !errors.Is(err, ErrUnknownJob) {
+		t.Fatalf("unknown job: %v", err)
 	}
 }

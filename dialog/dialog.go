@@ -122,6 +122,9 @@ type Result struct {
 	Handoff *HandoffAction
 	// CSAT is a satisfaction rating the customer just gave.
 	CSAT *CSATAnswer
+	// Survey is an answer to a care survey (NPS, new-member check); bot
+	// records it and replies.
+	Survey *SurveyAnswer
 	// Loyalty asks for a loyalty command, nil when none.
 	Loyalty *LoyaltyAction
 }

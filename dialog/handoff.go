@@ -89,6 +89,13 @@ func parseCSAT(payload string) (CSATAnswer, bool) {
 // turn is not — the bot apologises and goes on answering — and is reported
 // by mild so that Respond adds the follow-up promise after the answer.
 func (r *Router) careTurn(c *Context) (handled, mild bool) {
+	if a, ok := parseSurvey(c.Turn.Payload); ok {
+		// Bot records the answer and writes the thanks, which depend on
+		// the score (a low one brings a person) and the points earned.
+		c.Result.Survey = &a
+		c.Result.Route = "survey"
+		return true, false
+	}
 	if a, ok := parseCSAT(c.Turn.Payload); ok {
 		c.Result.CSAT = &a
 		c.Result.Route = "csat"

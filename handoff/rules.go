@@ -51,6 +51,7 @@ const (
 	ReasonRunning     = "running"               // the conversation's running emotion
 	ReasonUnanswered  = "unanswered"            // failed answers and a negative turn
 	ReasonConsecutive = "consecutive_negatives" // N negative messages in a row
+	ReasonSurvey      = "survey"                // a low survey score or a call for help in one
 )
 
 // Rules turn a turn's emotion into a handoff decision. The zero value opens

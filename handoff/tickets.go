@@ -460,6 +460,26 @@ func ListActive(tx store.Tx, fn func(*Ticket) error) error {
 	})
 }
 
+// ResolvedSince calls fn with every resolved ticket whose resolution is
+// not before since, newest ticket first; it stops at the first ticket
+// (by id) created before since - maxAge, since tickets resolve in order of
+// creation within maxAge.
+func ResolvedSince(tx store.Tx, since time.Time, maxAge time.Duration, fn func(*Ticket) error) error {
+	return tx.ScanReverse(bucketTickets, nil, func(_, v []byte) error {
+		var t Ticket
+		if err := store.DecodeJSON(v, &t); err != nil {
+			return err
+		}
+		if t.Created.Before(since.Add(-maxAge)) {
+			return store.ErrStop
+		}
+		if t.Status != StatusResolved || t.Resolved.Before(since) {
+			return nil
+		}
+		return fn(&t)
+	})
+}
+
 // Filter selects tickets for a list.
 type Filter struct {
 	// Status: "open", "claimed", "resolved", "active" (open or claimed) or

@@ -2,8 +2,12 @@ package loyalty
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/carebot/carebot/store"
 )
@@ -138,4 +142,135 @@ func BenchmarkImportMember(b *testing.B) {
 		})
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "members/s")
+}
+
+// millionMembers is the size of the care-job benchmarks: the largest
+// programme the scheduled jobs are meant for.
+const millionMembers = 1_000_000
+
+// benchMillion fills a fresh database with n generated members, 10,000 to
+// a transaction, written through save (so the indexes are built as in
+// production, not by EnsureIndexes). Birthdays are uniform over the year
+// (and over birth years 1950–2005); last activity is uniform over the last
+// two years before the clock (t0), and 70 % of the members also have a
+// purchase, uniform over the same two years. The generator is seeded: every
+// run builds the same members.
+func benchMillion(b *testing.B, n int) *harness {
+	b.Helper()
+	h := newHarness(b, nil)
+	start := time.Now()
+	rng := rand.New(rand.NewPCG(1, 2))
+	const span = 2 * 365 * 24 * time.Hour
+	now := h.clk.now()
+	const perTx = 10_000
+	for base := 0; base < n; base += perTx {
+		h.do(func(tx store.Tx) error {
+			for i := base; i < min(base+perTx, n); i++ {
+				birth := time.Date(1950+rng.IntN(56), 1, 1, 0, 0, 0, 0, time.UTC)
+				birth = birth.AddDate(0, 0, rng.IntN(daysIn(birth.Year())))
+				active := now.Add(-time.Duration(rng.Int64N(int64(span)))).Truncate(time.Second)
+				created := active.Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+				m := &Member{ID: fmt.Sprintf("M%07d", i), Name: fmt.Sprint("Member ", i), Birthday: birth.Format(dateLayout),
+					Consent: true, ConsentAt: created, Joined: true, JoinedAt: created, Tier: "regular", TierSince: created,
+					Identities:   []Identity{{Channel: "webchat", User: fmt.Sprint("bench-", i), Linked: created}},
+					ReferralCode: fmt.Sprintf("R%07d", i), Created: created, LastActive: active}
+				if rng.IntN(10) < 7 {
+					m.LastPurchase = now.Add(-time.Duration(rng.Int64N(int64(span)))).Truncate(time.Second)
+					m.Orders, m.Points = 1+rng.IntN(20), rng.Int64N(5000)
+					m.Categories = map[string]int{"coffee": m.Orders}
+				}
+				if err := h.p.save(tx, m); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	size := int64(0)
+	if fi, err := os.Stat(h.st.Path()); err == nil {
+		size = fi.Size()
+	}
+	b.Logf("generated %d members in %s (database %d MB)", n, time.Since(start).Round(time.Millisecond), size>>20)
+	return h
+}
+
+func daysIn(year int) int {
+	if isLeap(year) {
+		return 366
+	}
+	return 365
+}
+
+// measureOp runs op with the timer on and returns how much the heap grew
+// while it ran, read from runtime.MemStats around it (the reads are not
+// timed): TotalAlloc's increase is every byte op allocated, an upper bound
+// of its peak heap (reached if no collection ran during it); HeapInuse's
+// increase is what was still in use, or not yet collected, at its end.
+func measureOp(b *testing.B, op func()) (alloc, inuse uint64) {
+	b.StopTimer()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.StartTimer()
+	op()
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	b.StartTimer()
+	return after.TotalAlloc - before.TotalAlloc, after.HeapInuse - min(after.HeapInuse, before.HeapInuse)
+}
+
+// reportMemory reports the largest per-op heap figures (see measureOp).
+func reportMemory(b *testing.B, alloc, inuse uint64) {
+	b.ReportMetric(float64(alloc)/(1<<20), "peak-alloc-MB")
+	b.ReportMetric(float64(inuse)/(1<<20), "heap-inuse-MB")
+}
+
+// BenchmarkBirthdaysOn1M selects and loads one day's birthdays among a
+// million members (the daily greeting job). Target: < 100 ms/op.
+func BenchmarkBirthdaysOn1M(b *testing.B) {
+	h := benchMillion(b, millionMembers)
+	day := time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC)
+	var maxAlloc, maxInuse uint64
+	matched := 0
+	for b.Loop() {
+		alloc, inuse := measureOp(b, func() {
+			matched = 0
+			if err := h.st.View(func(tx store.Tx) error {
+				return h.p.BirthdaysOn(tx, day, func(*Member) error { matched++; return nil })
+			}); err != nil {
+				b.Fatal(err)
+			}
+		})
+		maxAlloc, maxInuse = max(maxAlloc, alloc), max(maxInuse, inuse)
+	}
+	if matched == 0 {
+		b.Fatal("no birthdays matched")
+	}
+	reportMemory(b, maxAlloc, maxInuse)
+	b.ReportMetric(float64(matched), "matched")
+}
+
+// BenchmarkIdleSince1M lists the members without a purchase or a chat in
+// the last 60 days among a million (the dormant scan). Target: < 5 s/op.
+func BenchmarkIdleSince1M(b *testing.B) {
+	h := benchMillion(b, millionMembers)
+	cutoff := h.clk.now().Add(-60 * 24 * time.Hour)
+	var maxAlloc, maxInuse uint64
+	matched := 0
+	for b.Loop() {
+		alloc, inuse := measureOp(b, func() {
+			matched = 0
+			if err := h.st.View(func(tx store.Tx) error {
+				return h.p.IdleSince(tx, cutoff, func(string, time.Time) error { matched++; return nil })
+			}); err != nil {
+				b.Fatal(err)
+			}
+		})
+		maxAlloc, maxInuse = max(maxAlloc, alloc), max(maxInuse, inuse)
+	}
+	if matched == 0 {
+		b.Fatal("no idle members matched")
+	}
+	reportMemory(b, maxAlloc, maxInuse)
+	b.ReportMetric(float64(matched), "matched")
 }

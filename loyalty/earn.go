@@ -115,6 +115,7 @@ func (p *Program) CreditOrder(tx store.Tx, o Order) (EarnResult, error) {
 	}
 	now := p.now()
 	m.Orders++
+	m.countCategories(o)
 	m.LastPurchase, m.LastActive = now, now
 	e, err := p.earn(tx, m, Entry{Kind: KindEarn, Reason: ReasonOrder, Points: points, Key: "order:" + o.ID, Order: o.ID})
 	if err != nil {

@@ -69,6 +69,16 @@ func newHarness(t testing.TB, mutate func(*Options)) *harness {
 	}
 	h := &harness{t: t, st: openStore(t), p: p, clk: clk}
 	h.do(func(tx store.Tx) error { return p.Seed(tx) })
+	if _, ok := t.(*testing.T); ok {
+		// Every test ends with the indexes checked against the members, so
+		// that a write path bypassing save shows up. (Not in benchmarks: a
+		// million members take a while to check.)
+		t.Cleanup(func() {
+			if err := h.st.View(func(tx store.Tx) error { return checkIndexes(tx, p) }); err != nil {
+				t.Error(err)
+			}
+		})
+	}
 	return h
 }
 

@@ -23,12 +23,18 @@ type ImportRow struct {
 	// identity (a web chat session, a LINE user id).
 	Channel     string
 	ChannelUser string
+	// Zone is the member's IANA time zone (Asia/Tokyo), optional.
+	Zone string
+	// Consent is true when the brand's own records hold the member's
+	// consent to care messages (birthday greetings, recall offers,
+	// surveys); it is never assumed.
+	Consent bool
 }
 
 // ImportMember creates a member from a row. It is idempotent on the row's
 // id (key "import:<id>"): a re-run reports created false and changes
 // nothing. The member counts as joined; consent to care messages is not
-// assumed (it is asked for in chat). Points become one lot (reason import)
+// assumed (it is asked for in chat) unless the row says so. Points become one lot (reason import)
 // expiring LotMonths after the import; they do not qualify for tiers, but
 // the imported tier is kept until the next yearly review. When the chat
 // identity already has a member (created on first contact), that member is
@@ -51,8 +57,11 @@ func (p *Program) ImportMember(tx store.Tx, row ImportRow) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	m.Name, m.Phone, m.Birthday = row.Name, row.Phone, row.Birthday
+	m.Name, m.Phone, m.Birthday, m.Zone = row.Name, row.Phone, row.Birthday, row.Zone
 	m.Joined, m.JoinedAt = true, m.Created
+	if row.Consent {
+		m.Consent, m.ConsentAt = true, m.Created
+	}
 	if err := p.save(tx, m); err != nil {
 		return false, err
 	}
@@ -113,6 +122,11 @@ func (p *Program) checkImport(row ImportRow) (ImportRow, string, error) {
 	if err := p.checkBirthday(row.Birthday); err != nil {
 		return bad("birthday", "%v", err)
 	}
+	zone, err := checkZone(row.Zone)
+	if err != nil {
+		return bad("zone", "%v", err)
+	}
+	row.Zone = zone
 	tier, ok := p.tierByNameOrLabel(strings.TrimSpace(row.Tier))
 	if !ok {
 		return bad("tier", "%q is not a tier", row.Tier)

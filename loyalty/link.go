@@ -136,6 +136,15 @@ func (p *Program) merge(tx store.Tx, s, t *Member) error {
 		t.Identities = append(removeIdentity(t.Identities, id.Channel, id.User), Identity{Channel: id.Channel, User: id.User, Linked: p.now()})
 	}
 	t.Orders += s.Orders
+	for c, n := range s.Categories {
+		if t.Categories == nil {
+			t.Categories = map[string]int{}
+		}
+		t.Categories[c] += n
+	}
+	if t.Zone == "" {
+		t.Zone = s.Zone
+	}
 	t.LastActive, t.LastPurchase = later(t.LastActive, s.LastActive), later(t.LastPurchase, s.LastPurchase)
 	if s.Created.Before(t.Created) {
 		t.Created = s.Created

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -68,6 +69,13 @@ type Member struct {
 	// MergedInto is set on a member whose identities and points were moved
 	// to another by Link; lookups follow it.
 	MergedInto string `json:"merged_into,omitempty"`
+	// Zone is the member's IANA time zone where known (import, SetZone),
+	// so that care messages go out in the member's morning; see Location.
+	Zone string `json:"zone,omitempty"`
+	// Categories counts the member's orders per (normalised) category; an
+	// order counts once per distinct category it contains. Refunds do not
+	// take it back: it describes taste, not spend.
+	Categories map[string]int `json:"categories,omitempty"`
 }
 
 // Lifecycle stages returned by Stage.
@@ -346,11 +354,114 @@ func (p *Program) addIdentity(tx store.Tx, m *Member, channel, user string) erro
 	return nil
 }
 
+// save writes m. It is the only writer of bucketMembers, so the indexes
+// (index.go) it updates in the same transaction stay right whoever saves.
 func (p *Program) save(tx store.Tx, m *Member) error {
 	if err := store.PutJSON(tx, bucketMembers, []byte(m.ID), m); err != nil {
 		return fmt.Errorf("save member %s: %w", m.ID, err)
 	}
+	if err := p.index(tx, m); err != nil {
+		return fmt.Errorf("index member %s: %w", m.ID, err)
+	}
 	return nil
+}
+
+// SetZone sets the member's IANA time zone (Asia/Tokyo); an empty zone
+// clears it. A name time.LoadLocation does not know, or "Local" (the
+// server's zone, not the member's), is an ErrInvalid error.
+func (p *Program) SetZone(tx store.Tx, id, zone string) error {
+	zone, err := checkZone(zone)
+	if err != nil {
+		return fmt.Errorf("set zone of %s: %w", id, err)
+	}
+	m, err := p.Member(tx, id)
+	if err != nil {
+		return err
+	}
+	if m.Zone == zone {
+		return nil
+	}
+	m.Zone = zone
+	return p.save(tx, m)
+}
+
+// Location returns the member's time zone, or def when it is unknown or
+// no longer loads (a zone removed from a later tzdata).
+func (m *Member) Location(def *time.Location) *time.Location {
+	if m.Zone == "" {
+		return def
+	}
+	loc, err := loadZone(m.Zone)
+	if err != nil {
+		return def
+	}
+	return loc
+}
+
+// FavouriteCategory is the category the member ordered most often, ties
+// going to the alphabetically first; "" when there is none.
+func (m *Member) FavouriteCategory() string {
+	best, n := "", 0
+	for c, k := range m.Categories {
+		if k > n || (k == n && c < best) {
+			best, n = c, k
+		}
+	}
+	return best
+}
+
+// countCategories adds one to each distinct category of o (the order's
+// and its items'), however many items share it.
+func (m *Member) countCategories(o Order) {
+	cats := make([]string, 0, len(o.Items)+1)
+	cats = append(cats, normCategory(o.Category))
+	for _, it := range o.Items {
+		cats = append(cats, normCategory(it.Category))
+	}
+	slices.Sort(cats)
+	for _, c := range slices.Compact(cats) {
+		if c == "" {
+			continue
+		}
+		if m.Categories == nil {
+			m.Categories = map[string]int{}
+		}
+		m.Categories[c]++
+	}
+}
+
+// zones caches loaded locations by name: time.LoadLocation reads and
+// parses the tzdata file on every call, and a care job asks for the zone
+// of thousands of members. Only names that loaded are kept, so the cache
+// is bounded by the tz database.
+var zones sync.Map // name → *time.Location
+
+func loadZone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, loc)
+	return loc, nil
+}
+
+// checkZone trims a zone name and checks that it loads; "" is allowed
+// (unknown).
+func checkZone(zone string) (string, error) {
+	zone = strings.TrimSpace(zone)
+	if zone == "" {
+		return "", nil
+	}
+	if zone == "Local" {
+		return "", fmt.Errorf("zone %q: %w: give an IANA name such as Asia/Shanghai, not the server's zone", zone, ErrInvalid)
+	}
+	if _, err := loadZone(zone); err != nil {
+		return "", fmt.Errorf("zone %q: %w: not an IANA time zone: %w", zone, ErrInvalid, err)
+	}
+	return zone, nil
 }
 
 func checkIdentity(channel, user string) error {

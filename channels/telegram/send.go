@@ -158,31 +158,43 @@ func (c *Channel) followMigration(method string, chatID *any, send func() error)
 	return nil
 }
 
-// keyboard lays buttons out one per row, or two per row when both labels
-// are short enough to fit side by side on a phone.
+// keyboard lays buttons out one per row, two per row when both labels are
+// short enough to fit side by side on a phone, and a scale of tiny labels
+// (a 0–10 NPS, a 1–5 rating) up to six per row.
 func (c *Channel) keyboard(buttons []channels.Button) (*inlineKeyboard, error) {
 	if len(buttons) == 0 {
 		return nil, nil
 	}
 	kb := &inlineKeyboard{}
-	for i := 0; i < len(buttons); i++ {
-		b, err := c.button(buttons[i])
-		if err != nil {
-			return nil, err
+	for i := 0; i < len(buttons); {
+		n := 1
+		if labelWidth(buttons[i].Label) <= tinyWidth {
+			for n < maxTinyRow && i+n < len(buttons) && labelWidth(buttons[i+n].Label) <= tinyWidth {
+				n++
+			}
 		}
-		row := []inlineButton{b}
-		if i+1 < len(buttons) && short(buttons[i].Label) && short(buttons[i+1].Label) {
-			next, err := c.button(buttons[i+1])
+		if n == 1 && i+1 < len(buttons) && short(buttons[i].Label) && short(buttons[i+1].Label) {
+			n = 2
+		}
+		row := make([]inlineButton, 0, n)
+		for _, cb := range buttons[i : i+n] {
+			b, err := c.button(cb)
 			if err != nil {
 				return nil, err
 			}
-			row = append(row, next)
-			i++
+			row = append(row, b)
 		}
 		kb.InlineKeyboard = append(kb.InlineKeyboard, row)
+		i += n
 	}
 	return kb, nil
 }
+
+// A scale's labels ("7", "5 😄") are tiny: up to six share a row.
+const (
+	tinyWidth  = 4
+	maxTinyRow = 6
+)
 
 func (c *Channel) button(b channels.Button) (inlineButton, error) {
 	if b.URL != "" {
@@ -266,7 +278,10 @@ func (c *Channel) resolvePayload(data string) (payload string, ok bool, err erro
 
 // short reports whether a label fits half a phone's width: about 14
 // Latin characters or 7 Chinese ones.
-func short(label string) bool {
+func short(label string) bool { return labelWidth(label) <= 14 }
+
+// labelWidth counts Latin characters as 1 and wide ones (CJK, emoji) as 2.
+func labelWidth(label string) int {
 	w := 0
 	for _, r := range label {
 		if r >= 0x2E80 {
@@ -275,7 +290,7 @@ func short(label string) bool {
 			w++
 		}
 	}
-	return w <= 14
+	return w
 }
 
 // parseChatID accepts a numeric chat id or a public "@username".

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -280,5 +282,43 @@ func TestSDKKeyboardCarriesEmptyCopyText(t *testing.T) {
 		ReplyMarkup: &models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{{{Text: "a", CallbackData: "a"}}}}})
 	if err == nil || !strings.Contains(err.Error(), "BUTTON_COPY_TEXT_INVALID") {
 		t.Fatalf("SDK keyboard: %v; if the SDK fixed copy_text, inlineKeyboard can go", err)
+	}
+}
+
+func TestKeyboardLayout(t *testing.T) {
+	f := newFixture(t, nil)
+	labels := func(ls ...string) []channels.Button {
+		bs := make([]channels.Button, len(ls))
+		for i, l := range ls {
+			bs[i] = channels.Button{Label: l, Payload: "p" + strconv.Itoa(i)}
+		}
+		return bs
+	}
+	nps := make([]string, 11)
+	for i := range nps {
+		nps[i] = strconv.Itoa(i)
+	}
+	for _, tt := range []struct {
+		name    string
+		buttons []channels.Button
+		want    []int
+	}{
+		{"a 0–10 scale: six and five", labels(nps...), []int{6, 5}},
+		{"a 1–5 rating with faces: one row", labels("1 😞", "2 🙁", "3 😐", "4 🙂", "5 😄"), []int{5}},
+		{"short labels pair up", labels("一切顺利 👍", "需要帮助"), []int{2}},
+		{"long labels one per row", labels("How do I return a damaged parcel?", "Where is my order right now?"), []int{1, 1}},
+		{"a tiny label before a short one pairs", labels("OK", "Talk to us"), []int{2}},
+	} {
+		kb, err := f.ch.keyboard(tt.buttons)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, row := range kb.InlineKeyboard {
+			got = append(got, len(row))
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: rows %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

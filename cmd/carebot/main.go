@@ -38,6 +38,7 @@ func commands() []command {
 		{"emotion", "emotion scoring tools: eval, train, score", runEmotion},
 		{"agent", "agent console accounts: add, token, list, remove, hash", runAgent},
 		{"member", "loyalty members: import a CSV, show one", runMember},
+		{"cron", "scheduled jobs: list, run one now (or as a dry run)", runCron},
 		{"backup", "write a consistent copy of the database to FILE, also while the bot runs", runBackup},
 		{"health", "check that a running server is ready (for container health checks)", runHealth},
 		{"version", "print the version", runVersion},

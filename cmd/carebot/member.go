@@ -149,7 +149,7 @@ func openForImport(cf *commonFlags) (*store.Store, *loyalty.Program, error) {
 
 // importColumns are the CSV columns 'member import' knows; the first six
 // are required in the header.
-var importColumns = []string{"id", "name", "phone", "birthday", "tier", "points", "channel", "channel_user"}
+var importColumns = []string{"id", "name", "phone", "birthday", "tier", "points", "channel", "channel_user", "zone", "consent"}
 
 const requiredImportColumns = 6
 
@@ -169,9 +169,9 @@ type memberImporter struct {
 	// matter.
 	seen, seenChat map[uint64]uint32
 	seed           maphash.Seed
-	col            [8]int // index of each importColumns entry in a record, or -1
-	ncol           int    // fields in the header
-	line           int    // line of the current record
+	col            [10]int // index of each importColumns entry in a record, or -1
+	ncol           int     // fields in the header
+	line           int     // line of the current record
 	eof            bool
 	stats          struct{ rows, created, present, rejected int }
 }
@@ -435,7 +435,7 @@ func (m *memberImporter) parse(rec []string) (importRow, string) {
 	}
 	ir := importRow{line: m.line, row: loyalty.ImportRow{
 		ID: field(0), Name: field(1), Phone: field(2), Birthday: field(3), Tier: field(4),
-		Channel: field(6), ChannelUser: field(7),
+		Channel: field(6), ChannelUser: field(7), Zone: field(8),
 	}}
 	if len(rec) != m.ncol {
 		return ir, fmt.Sprintf("%d fields, the header has %d", len(rec), m.ncol)
@@ -462,6 +462,13 @@ func (m *memberImporter) parse(rec []string) (importRow, string) {
 			return ir, fmt.Sprintf("duplicate chat identity %s/%s: the same one is on line %d", ir.row.Channel, ir.row.ChannelUser, first)
 		}
 		m.seenChat[h] = uint32(m.line)
+	}
+	switch c := strings.ToLower(field(9)); c {
+	case "", "0", "no", "false", "n", "否":
+	case "1", "yes", "true", "y", "是":
+		ir.row.Consent = true
+	default:
+		return ir, fmt.Sprintf("consent %q is not yes or no", field(9))
 	}
 	if s := field(5); s != "" {
 		p, err := strconv.ParseInt(s, 10, 64)

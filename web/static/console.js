@@ -35,6 +35,11 @@
       tabActive: '进行中',
       tabResolved: '已解决',
       report: '最近 7 天',
+      weekly: '客服周报',
+      noWeekly: '还没有周报：第一份在周一 09:00 生成。',
+      tiers: '轻度 / 中度 / 重度',
+      faqRate: 'FAQ 自助解答率',
+      recall: '召回转化',
       opened: '新工单',
       resolvedCount: '已解决',
       slaMissed: '超时',
@@ -198,6 +203,11 @@
       tabActive: 'Active',
       tabResolved: 'Resolved',
       report: 'Last 7 days',
+      weekly: 'Weekly report',
+      noWeekly: 'No weekly report yet: the first comes on Monday at 09:00.',
+      tiers: 'Mild / mod. / severe',
+      faqRate: 'FAQ answered',
+      recall: 'Recall conversions',
       opened: 'Opened',
       resolvedCount: 'Resolved',
       slaMissed: 'SLA missed',
@@ -492,6 +502,17 @@
     repSla: $('rep-sla'),
     repCsat: $('rep-csat'),
     repCauses: $('rep-causes'),
+    weekly: $('weekly'),
+    wkWeek: $('wk-week'),
+    wkNone: $('wk-none'),
+    wkStats: $('wk-stats'),
+    wkOpened: $('wk-opened'),
+    wkTiers: $('wk-tiers'),
+    wkFaq: $('wk-faq'),
+    wkCsat: $('wk-csat'),
+    wkNps: $('wk-nps'),
+    wkRecall: $('wk-recall'),
+    wkCauses: $('wk-causes'),
     placeholder: $('placeholder'),
     ticket: $('ticket'),
     back: $('back'),
@@ -702,10 +723,14 @@
     els.whoName.textContent = me.name;
     els.whoRole.textContent = tOr('role_', me.role);
     els.report.hidden = !isSupervisor();
+    els.weekly.hidden = !isSupervisor();
     selectTab('active', false);
     closeTicket(false);
     loadQueue('active');
-    if (isSupervisor()) loadReport();
+    if (isSupervisor()) {
+      loadReport();
+      loadWeekly();
+    }
     openEvents();
     clearInterval(pollTimer);
     pollTimer = setInterval(poll, POLL_MS);
@@ -922,6 +947,44 @@
       li.append(el('span', 'cause-name', c.cause || '—'), el('span', 'cause-count', String(c.count || 0)));
       return li;
     }));
+  }
+
+  // The latest weekly report (care.weekly_spec): stored by the server on
+  // Monday morning, fetched at login; it changes once a week.
+  async function loadWeekly() {
+    let r;
+    try {
+      r = await api('/reports/weekly?limit=1');
+    } catch {
+      return;
+    }
+    const rep = Array.isArray(r.reports) && r.reports.length ? r.reports[0] : null;
+    els.wkNone.hidden = !!rep;
+    els.wkStats.hidden = !rep;
+    els.wkWeek.textContent = rep ? `· ${rep.week}` : '';
+    if (!rep) {
+      els.wkCauses.replaceChildren();
+      return;
+    }
+    const tk = rep.tickets || {};
+    const by = tk.by_tier || {};
+    const pct = (v, n) => (n ? `${Number(v).toFixed(1)}% (${n})` : '–');
+    const faq = rep.faq || {};
+    const faqN = (faq.answered || 0) + (faq.clarified || 0) + (faq.unanswered || 0);
+    els.wkOpened.textContent = String(tk.opened || 0);
+    els.wkTiers.textContent = `${by.mild || 0} / ${by.moderate || 0} / ${by.severe || 0}`;
+    els.wkFaq.textContent = pct(faq.rate, faqN);
+    els.wkCsat.textContent = pct((rep.csat || {}).satisfied, (rep.csat || {}).responses);
+    const nps = rep.nps || {};
+    els.wkNps.textContent = nps.responses ? `${nps.score > 0 ? '+' : ''}${Number(nps.score).toFixed(1)} (${nps.responses})` : '–';
+    const rc = rep.recall || {};
+    els.wkRecall.textContent = rc.sent ? `${rc.converted}/${rc.sent}` : '–';
+    const causes = Array.isArray(tk.top_causes) ? tk.top_causes : [];
+    els.wkCauses.replaceChildren(...(causes.length ? causes.map((c) => {
+      const li = el('li', 'cause-row');
+      li.append(el('span', 'cause-name', c.cause || '—'), el('span', 'cause-count', String(c.count || 0)));
+      return li;
+    }) : [el('li', 'empty small', t('noCauses'))]));
   }
 
   function scheduleReport() {
