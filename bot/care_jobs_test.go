@@ -201,8 +201,18 @@ func TestQuietHoursDeferCareMessagesInTheMembersZone(t *testing.T) {
 	s.clock.Set(time.Date(2026, 11, 23, 8, 0, 0, 0, cst))
 	s.joinMember("session-quiet-sh", "上海", "1990-11-23", true)
 	bkk := s.joinMember("session-quiet-bkk", "曼谷", "1990-11-23", true)
-	if err := s.app.Store().Update(func(tx store.Tx) error { return s.app.Loyalty().SetZone(tx, bkk.ID, "Asia/Bangkok") }); err != nil {
-		t.Fatal(err)
+	// The shop tells carebot where the member lives.
+	if code := s.api(s.app.admin, "PUT", "/api/v1/members/"+bkk.ID+"/zone", map[string]string{"zone": "Asia/Bangkok"}, nil); code != 200 {
+		t.Fatalf("set zone: %d", code)
+	}
+	if code := s.api(s.app.admin, "PUT", "/api/v1/members/"+bkk.ID+"/zone", map[string]string{"zone": "Mars/Olympus"}, nil); code != 400 {
+		t.Fatalf("unknown zone: %d, want 400", code)
+	}
+	if code := s.api(s.app.admin, "PUT", "/api/v1/members/nobody/zone", map[string]string{"zone": "Asia/Tokyo"}, nil); code != 404 {
+		t.Fatalf("unknown member: %d, want 404", code)
+	}
+	if got := s.member("session-quiet-bkk").Zone; got != "Asia/Bangkok" {
+		t.Fatalf("zone = %q", got)
 	}
 	// 09:00 in Shanghai is 08:00 in Bangkok: quiet there until 09:00 local.
 	s.clock.Set(time.Date(2026, 11, 23, 9, 0, 0, 0, cst))

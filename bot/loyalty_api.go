@@ -38,6 +38,7 @@ import (
 //	DELETE /api/v1/rights/{id}           withdraw a right
 //	GET    /api/v1/campaigns             → {"campaigns"}
 //	POST   /api/v1/campaigns             create or replace a campaign → the campaign
+//	PUT    /api/v1/members/{id}/zone     {"zone"} the member's time zone for scheduled care → {"member"}
 //
 // For agents too (any console account; an agent only for a ticket it can
 // work):
@@ -52,6 +53,7 @@ func (a *App) loyaltyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/members/{id}", admin(a.handleMember))
 	mux.HandleFunc("POST /api/v1/members/{id}/adjust", admin(a.handleAdjust))
 	mux.HandleFunc("POST /api/v1/members/{id}/freeze", admin(a.handleFreeze))
+	mux.HandleFunc("PUT /api/v1/members/{id}/zone", admin(a.handleZone))
 	mux.HandleFunc("POST /api/v1/members/{id}/coupons", a.loyaltyAuth(handoff.RoleAgent)(a.handleGrant))
 	mux.HandleFunc("GET /api/v1/rights", admin(a.handleRights))
 	mux.HandleFunc("POST /api/v1/rights", admin(a.handlePutRight))
@@ -412,6 +414,41 @@ func (a *App) handleFreeze(w http.ResponseWriter, r *http.Request, who handoff.A
 		return
 	}
 	a.log.Info("loyalty points frozen", "member", id, "frozen", *req.Frozen, "reason", req.Reason, "by", who.Name)
+	writeJSONStatus(w, http.StatusOK, map[string]any{"member": m})
+}
+
+// zoneRequest is the body of PUT /api/v1/members/{id}/zone.
+type zoneRequest struct {
+	// Zone is an IANA time zone (Asia/Tokyo); empty forgets it.
+	Zone *string `json:"zone"`
+}
+
+// handleZone sets the member's time zone, whose quiet hours and days
+// scheduled care then follows (docs/care.md).
+func (a *App) handleZone(w http.ResponseWriter, r *http.Request, who handoff.Account) {
+	var req zoneRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Zone == nil {
+		writeError(w, http.StatusBadRequest, `field "zone" is required (an IANA zone such as Asia/Tokyo, or "" to forget it)`)
+		return
+	}
+	id := r.PathValue("id")
+	var m *loyalty.Member
+	err := a.store.Update(func(tx store.Tx) error {
+		if err := a.loyalty.SetZone(tx, id, strings.TrimSpace(*req.Zone)); err != nil {
+			return err
+		}
+		var err error
+		m, err = a.loyalty.Member(tx, id)
+		return err
+	})
+	if err != nil {
+		a.loyaltyError(w, fmt.Errorf("zone of member %s: %w", id, err))
+		return
+	}
+	a.log.Info("member time zone set", "member", id, "zone", m.Zone, "by", who.Name)
 	writeJSONStatus(w, http.StatusOK, map[string]any{"member": m})
 }
 
