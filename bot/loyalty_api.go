@@ -26,7 +26,7 @@ import (
 //	POST   /api/v1/orders/{id}/refund    → {"entry","duplicate","balance"}: the reversal
 //	POST   /api/v1/coupons/{code}/use    {"ref"} → {"coupon"}; a retry with the same ref → {"coupon","duplicate":true}
 //
-// For the programme's managers (admin token or admin account):
+// For the programme's managers (admin token, or a manager or admin account):
 //
 //	GET    /api/v1/members?q=&limit=     search by name, phone, member, referral or channel user id (no q: the first members) → {"members"}
 //	GET    /api/v1/members/{id}          MemberDetail
@@ -45,22 +45,25 @@ import (
 //
 //	POST   /api/v1/members/{id}/coupons  {"right","ticket"} or {"right","key","note"} (supervisors up) → {"coupon"}: a coupon free of points
 func (a *App) loyaltyRoutes(mux *http.ServeMux) {
+	// The shop's backend (orders, coupons at checkout) is admin business;
+	// the programme itself is run by community managers.
 	admin := a.loyaltyAuth(handoff.RoleAdmin)
+	manager := a.loyaltyAuth(handoff.RoleManager)
 	mux.HandleFunc("POST /api/v1/orders", admin(a.handleOrder))
 	mux.HandleFunc("POST /api/v1/orders/{id}/refund", admin(a.handleRefund))
 	mux.HandleFunc("POST /api/v1/coupons/{code}/use", admin(a.handleUseCoupon))
-	mux.HandleFunc("GET /api/v1/members", admin(a.handleSearchMembers))
-	mux.HandleFunc("GET /api/v1/members/{id}", admin(a.handleMember))
-	mux.HandleFunc("POST /api/v1/members/{id}/adjust", admin(a.handleAdjust))
-	mux.HandleFunc("POST /api/v1/members/{id}/freeze", admin(a.handleFreeze))
-	mux.HandleFunc("PUT /api/v1/members/{id}/zone", admin(a.handleZone))
+	mux.HandleFunc("GET /api/v1/members", manager(a.handleSearchMembers))
+	mux.HandleFunc("GET /api/v1/members/{id}", manager(a.handleMember))
+	mux.HandleFunc("POST /api/v1/members/{id}/adjust", manager(a.handleAdjust))
+	mux.HandleFunc("POST /api/v1/members/{id}/freeze", manager(a.handleFreeze))
+	mux.HandleFunc("PUT /api/v1/members/{id}/zone", manager(a.handleZone))
 	mux.HandleFunc("POST /api/v1/members/{id}/coupons", a.loyaltyAuth(handoff.RoleAgent)(a.handleGrant))
-	mux.HandleFunc("GET /api/v1/rights", admin(a.handleRights))
-	mux.HandleFunc("POST /api/v1/rights", admin(a.handlePutRight))
-	mux.HandleFunc("PUT /api/v1/rights/{id}", admin(a.handlePutRight))
-	mux.HandleFunc("DELETE /api/v1/rights/{id}", admin(a.handleDeleteRight))
-	mux.HandleFunc("GET /api/v1/campaigns", admin(a.handleCampaigns))
-	mux.HandleFunc("POST /api/v1/campaigns", admin(a.handlePutCampaign))
+	mux.HandleFunc("GET /api/v1/rights", manager(a.handleRights))
+	mux.HandleFunc("POST /api/v1/rights", manager(a.handlePutRight))
+	mux.HandleFunc("PUT /api/v1/rights/{id}", manager(a.handlePutRight))
+	mux.HandleFunc("DELETE /api/v1/rights/{id}", manager(a.handleDeleteRight))
+	mux.HandleFunc("GET /api/v1/campaigns", manager(a.handleCampaigns))
+	mux.HandleFunc("POST /api/v1/campaigns", manager(a.handlePutCampaign))
 }
 
 // adminTokenAccount stands for the server's admin token in audit records

@@ -33,7 +33,7 @@ type ConsoleAccount struct {
 	// Name is the login name: 1 to 64 letters, digits, '.', '_' or '-',
 	// starting with a letter or digit.
 	Name string `yaml:"name"`
-	// Role is agent, supervisor or admin.
+	// Role is agent, supervisor, manager or admin.
 	Role string `yaml:"role"`
 	// PasswordHash is the bcrypt hash of the password, as printed by
 	// 'carebot agent hash'; never the password itself.

@@ -43,8 +43,8 @@ var (
 )
 
 // Role is what an account may do in the console. Roles are ordered: an
-// admin can do everything a supervisor can, a supervisor everything an
-// agent can.
+// admin can do everything a manager can, a manager everything a
+// supervisor can, a supervisor everything an agent can.
 type Role string
 
 // The roles, from least to most privileged.
@@ -53,6 +53,10 @@ const (
 	RoleAgent Role = "agent"
 	// RoleSupervisor also sees every queue and takes escalations.
 	RoleSupervisor Role = "supervisor"
+	// RoleManager (a community manager) also runs the programme: the
+	// dashboard, the knowledge base, the rewards catalogue and campaigns,
+	// broadcasts and member profiles.
+	RoleManager Role = "manager"
 	// RoleAdmin also manages accounts and settings.
 	RoleAdmin Role = "admin"
 )
@@ -64,8 +68,10 @@ func (r Role) rank() int {
 		return 1
 	case RoleSupervisor:
 		return 2
-	case RoleAdmin:
+	case RoleManager:
 		return 3
+	case RoleAdmin:
+		return 4
 	}
 	return 0
 }
@@ -76,11 +82,11 @@ func (r Role) AtLeast(min Role) bool {
 	return r.rank() > 0 && min.rank() > 0 && r.rank() >= min.rank()
 }
 
-// ParseRole parses "agent", "supervisor" or "admin".
+// ParseRole parses "agent", "supervisor", "manager" or "admin".
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
 	if r.rank() == 0 {
-		return "", fmt.Errorf("%w: role %q is not one of agent, supervisor, admin", ErrInvalidAccount, s)
+		return "", fmt.Errorf("%w: role %q is not one of agent, supervisor, manager, admin", ErrInvalidAccount, s)
 	}
 	return r, nil
 }
@@ -228,7 +234,7 @@ func checkAccountFields(name string, role Role) error {
 		return err
 	}
 	if role.rank() == 0 {
-		return fmt.Errorf("%w: role %q is not one of agent, supervisor, admin", ErrInvalidAccount, role)
+		return fmt.Errorf("%w: role %q is not one of agent, supervisor, manager, admin", ErrInvalidAccount, role)
 	}
 	return nil
 }

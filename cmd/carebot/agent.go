@@ -115,7 +115,7 @@ func runAgentAdd(args []string, stdout, stderr io.Writer) error {
 		"Creates a console account with a password (asked twice on the terminal, or read as one\nline from standard input with --password-stdin) stored as a bcrypt hash. With --reset,\ngives an existing account a new password and role and logs out its sessions.", stderr)
 	var cf commonFlags
 	cf.register(fs, true)
-	roleFlag := fs.String("role", "", "`role`: agent, supervisor or admin (required)")
+	roleFlag := fs.String("role", "", "`role`: agent, supervisor, manager or admin (required)")
 	reset := fs.Bool("reset", false, "set a new password and role for an existing account")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (one line)")
 	name, err := agentName(fs, args)
@@ -123,7 +123,7 @@ func runAgentAdd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *roleFlag == "" {
-		return fmt.Errorf("%w: --role is required (agent, supervisor or admin)", errUsage)
+		return fmt.Errorf("%w: --role is required (agent, supervisor, manager or admin)", errUsage)
 	}
 	role, err := handoff.ParseRole(*roleFlag)
 	if err != nil {

@@ -17,7 +17,7 @@
   const REPORT_DAYS = 7;
   const TIERS = ['none', 'mild', 'moderate', 'severe'];
   const COLOURS = ['green', 'yellow', 'red'];
-  const ROLE_RANK = { agent: 1, supervisor: 2, admin: 3 };
+  const ROLE_RANK = { agent: 1, supervisor: 2, manager: 3, admin: 4 };
 
   const STRINGS = {
     zh: {
@@ -105,6 +105,7 @@
       emo_negative: '负面',
       role_agent: '客服',
       role_supervisor: '主管',
+      role_manager: '社群经理',
       role_admin: '管理员',
       f_status: '状态',
       f_queue: '队列',
@@ -273,6 +274,7 @@
       emo_negative: 'Negative',
       role_agent: 'Agent',
       role_supervisor: 'Supervisor',
+      role_manager: 'Manager',
       role_admin: 'Admin',
       f_status: 'Status',
       f_queue: 'Queue',
