@@ -25,6 +25,7 @@ import (
 	"github.com/carebot/carebot/knowledge"
 	"github.com/carebot/carebot/loyalty"
 	"github.com/carebot/carebot/segment"
+	"github.com/carebot/carebot/stats"
 	"github.com/carebot/carebot/store"
 )
 
@@ -62,6 +63,8 @@ type App struct {
 	cron        *cron.Scheduler
 	// careJobs is nil unless care and loyalty are both enabled.
 	careJobs *careJobs
+	// stats keeps the daily aggregates of the dashboard and reports.
+	stats *stats.Recorder
 
 	workersMu sync.Mutex
 	stopWork  context.CancelFunc
@@ -168,11 +171,18 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	a.care = &Care{npsLow: cfg.Care.NPSLowScore, csatLow: cfg.Care.CSATLowScore, causes: cfg.Handoff.Causes, staff: cfg.Handoff.Staff, csat: cfg.Handoff.CSAT, router: router, outbox: a.outbox, hub: newTicketHub(), log: o.log, compensate: o.compensate}
+	// Days of the dashboard and reports are the care zone's days.
+	statsZone, err := loadZone(cfg.Care.TimeZone)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("care.time_zone: %w", err)
+	}
+	a.stats = stats.New(statsZone)
+	a.care = &Care{stats: a.stats, npsLow: cfg.Care.NPSLowScore, csatLow: cfg.Care.CSATLowScore, causes: cfg.Handoff.Causes, staff: cfg.Handoff.Staff, csat: cfg.Handoff.CSAT, router: router, outbox: a.outbox, hub: newTicketHub(), log: o.log, compensate: o.compensate}
 	if rules != nil {
 		a.care.rules = *rules
 	}
-	a.engine = &Engine{store: st, router: router, outbox: a.outbox, metrics: a.metrics, now: o.now, log: o.log, seenTTL: cfg.Data.SeenEventTTL.D(), care: a.care}
+	a.engine = &Engine{store: st, router: router, outbox: a.outbox, metrics: a.metrics, now: o.now, log: o.log, seenTTL: cfg.Data.SeenEventTTL.D(), care: a.care, stats: a.stats}
 	if cfg.Loyalty.Enabled {
 		prog, lopts, err := newLoyalty(cfg, st, o.now)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/carebot/carebot/dialog/emotion"
 	"github.com/carebot/carebot/handoff"
 	"github.com/carebot/carebot/loyalty"
+	"github.com/carebot/carebot/stats"
 	"github.com/carebot/carebot/segment"
 	"github.com/carebot/carebot/store"
 )
@@ -40,6 +41,8 @@ type Care struct {
 	// npsLow and csatLow: answers at or below open a mild follow-up
 	// ticket (-1 and 0 turn them off).
 	npsLow, csatLow int
+	// stats records ticket changes in the daily aggregates.
+	stats *stats.Recorder
 	// careSendAt moves a proactive message out of the member's quiet
 	// hours; nil leaves times as they are (care off).
 	careSendAt func(tx store.Tx, member string, t time.Time) time.Time
@@ -118,7 +121,9 @@ func (c *Care) applyTurn(tx store.Tx, conv *Conversation, text string, res *dial
 		hs.Ticket = t.ID
 	}
 	if act.Kind == dialog.HandoffRelapse {
-		c.hub.publish(tx, t, "relapse")
+		if err := c.changed(tx, t, "relapse"); err != nil {
+			return 0, nil, err
+		}
 		return t.ID, nil, nil
 	}
 	var extra []dialog.Reply
@@ -141,7 +146,9 @@ func (c *Care) applyTurn(tx store.Tx, conv *Conversation, text string, res *dial
 	if alert {
 		kind = "alert"
 	}
-	c.hub.publish(tx, t, kind, before)
+	if err := c.changed(tx, t, kind, before); err != nil {
+		return 0, nil, err
+	}
 	return t.ID, extra, nil
 }
 

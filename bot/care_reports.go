@@ -170,7 +170,7 @@ func (a *App) buildWeekly(tx store.Tx, at time.Time) (WeeklyReport, error) {
 	if rep.Tickets, err = handoff.BuildReport(tx, from, to); err != nil {
 		return rep, err
 	}
-	outcomes, err := outcomesBetween(tx, from, to)
+	outcomes, err := turnsBetween(tx, a.stats, from, to)
 	if err != nil {
 		return rep, err
 	}

@@ -44,7 +44,9 @@ func (c *Care) recordCSAT(tx store.Tx, conv *Conversation, ans *dialog.CSATAnswe
 	if t, err = handoff.RecordCSAT(tx, ans.Ticket, ans.Score, now); err != nil {
 		return nil, 0, err
 	}
-	c.hub.publish(tx, t, handoff.EventCSAT)
+	if err := c.changed(tx, t, handoff.EventCSAT); err != nil {
+		return nil, 0, err
+	}
 	period := fmt.Sprintf("T%d", t.ID)
 	first, err := outreach.SaveAnswer(tx, outreach.Answer{Kind: outreach.SurveyCSAT, Period: period, Member: surveyMember(conv),
 		Score: ans.Score, Channel: conv.Channel, ChatID: conv.ChatID, At: now})
@@ -151,6 +153,8 @@ func (c *Care) surveyTicket(tx store.Tx, conv *Conversation, trigger string, now
 		return 0, fmt.Errorf("survey follow-up ticket: %w", err)
 	}
 	hs.Ticket, hs.Tier, hs.Silenced = t.ID, t.Tier, false
-	c.hub.publish(tx, t, handoff.EventOpen)
+	if err := c.changed(tx, t, handoff.EventOpen); err != nil {
+		return 0, err
+	}
 	return t.ID, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/carebot/carebot/dialog"
 	"github.com/carebot/carebot/dialog/emotion"
 	"github.com/carebot/carebot/knowledge"
+	"github.com/carebot/carebot/stats"
 	"github.com/carebot/carebot/store"
 )
 
@@ -92,6 +93,8 @@ type Engine struct {
 	seenTTL time.Duration
 	care    *Care
 	loyalty *loyaltyChat
+	// stats keeps the daily aggregates of turns and emotion.
+	stats *stats.Recorder
 }
 
 // maxStoredText bounds the text kept in logs; a 1 MB paste is not history.
@@ -227,8 +230,8 @@ func (e *Engine) dispatchTx(tx store.Tx, ev channels.Event, now time.Time) (Disp
 	if err := appendLog(tx, &conv, in); err != nil {
 		return DispatchResult{}, err
 	}
-	if err := countOutcome(tx, now, result.Outcome); err != nil {
-		return DispatchResult{}, err
+	if err := e.recordTurn(tx, now, &result); err != nil {
+		return DispatchResult{}, fmt.Errorf("turn stats: %w", err)
 	}
 	if result.Outcome == dialog.OutcomeUnanswered || result.Outcome == dialog.OutcomeClarify {
 		if err := knowledge.RecordUnanswered(tx, knowledge.Unanswered{

@@ -191,8 +191,7 @@ func (a *App) CompensateTicket(who handoff.Account, id uint64, right string) (*h
 		if err := a.toCustomer(tx, conv, t, a.loyaltyChat.couponText(tx, c, conv.State.Locale), who.Name, nil, "compensate:"+c.Code, a.now()); err != nil {
 			return t, err
 		}
-		a.care.hub.publish(tx, t, handoff.EventCompensate)
-		return t, nil
+		return t, a.care.changed(tx, t, handoff.EventCompensate)
 	})
 }
 

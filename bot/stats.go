@@ -5,45 +5,101 @@ import (
 	"time"
 
 	"github.com/carebot/carebot/dialog"
+	"github.com/carebot/carebot/handoff"
+	"github.com/carebot/carebot/stats"
 	"github.com/carebot/carebot/store"
 )
 
-// bucketOutcomes counts turns by outcome per hour: hour(8) outcome → u64.
-// Hours (not local days) keep the counts zone-free; reports sum the hours
-// of their own local period.
-var bucketOutcomes = store.RegisterBucket("bot", "stats_outcomes")
+// Daily aggregates written as events happen (package stats), read by the
+// weekly report and the manager's dashboard. Dimensions in brackets.
+const (
+	metricTurns         = "turns"                  // customer turns [outcome: answered, clarify, unanswered, chat, handoff, …]
+	metricEmotion       = "messages_emotion"       // customer text messages [colour: green, yellow, red]
+	metricTicketsOpened = "tickets_opened"         // [tier]
+	metricTicketsReopen = "tickets_reopened"       // [tier]
+	metricTicketsSLA    = "tickets_sla"            // [tier:met, tier:missed]: claimed in time, or escalated
+	metricTicketCause   = "tickets_cause"          // resolved tickets [cause]
+	metricClaimSeconds  = "ticket_claim_seconds"   // histogram [tier]: open → first claim
+	metricSolveSeconds  = "ticket_resolve_seconds" // histogram [tier]: open → resolution
+)
 
-// countOutcome adds one turn with outcome o at t, in the turn's
-// transaction.
-func countOutcome(tx store.Tx, t time.Time, o dialog.Outcome) error {
-	if o == "" {
+// recordTurn counts a customer turn by outcome and, for a scored text
+// message, by emotion colour.
+func (e *Engine) recordTurn(tx store.Tx, now time.Time, res *dialog.Result) error {
+	if e.stats == nil {
 		return nil
 	}
-	key := append(store.U64(uint64(max(t.Unix()/3600, 0))), o...)
-	n := uint64(0)
-	if v := tx.Get(bucketOutcomes, key); len(v) == 8 {
-		n = store.ParseU64(v)
+	if res.Outcome != "" {
+		if err := e.stats.Add(tx, metricTurns, string(res.Outcome), now, 1); err != nil {
+			return err
+		}
 	}
-	if err := tx.Put(bucketOutcomes, key, store.U64(n+1)); err != nil {
-		return fmt.Errorf("count outcome: %w", err)
+	if res.Emotion != nil && res.Emotion.Colour != "" {
+		return e.stats.Add(tx, metricEmotion, res.Emotion.Colour, now, 1)
 	}
 	return nil
 }
 
-// outcomesBetween sums the turns by outcome over the hours starting within
-// [from, to).
-func outcomesBetween(tx store.Tx, from, to time.Time) (map[dialog.Outcome]int, error) {
-	out := map[dialog.Outcome]int{}
-	lo := store.U64(uint64(max(from.Unix()/3600, 0)))
-	hi := store.U64(uint64(max((to.Unix()+3599)/3600, 0)))
-	err := tx.ScanRange(bucketOutcomes, lo, hi, func(k, v []byte) error {
-		if len(k) > 8 && len(v) == 8 {
-			out[dialog.Outcome(k[8:])] += int(store.ParseU64(v))
-		}
+// changed records a ticket change in the daily aggregates and publishes it
+// to the console once the transaction commits. Every ticket change goes
+// through it.
+func (c *Care) changed(tx store.Tx, t *handoff.Ticket, kind string, before ...*handoff.Ticket) error {
+	if err := c.recordTicket(tx, t); err != nil {
+		return fmt.Errorf("ticket %d stats: %w", t.ID, err)
+	}
+	c.hub.publish(tx, t, kind, before...)
+	return nil
+}
+
+// recordTicket counts the change the ticket's last event describes.
+func (c *Care) recordTicket(tx store.Tx, t *handoff.Ticket) error {
+	if c.stats == nil || len(t.Events) == 0 {
 		return nil
-	})
+	}
+	ev := t.Events[len(t.Events)-1]
+	tier := string(t.Tier)
+	switch ev.Kind {
+	case handoff.EventOpen:
+		return c.stats.Add(tx, metricTicketsOpened, tier, ev.Time, 1)
+	case handoff.EventReopen:
+		return c.stats.Add(tx, metricTicketsReopen, tier, ev.Time, 1)
+	case handoff.EventEscalate:
+		return c.stats.Add(tx, metricTicketsSLA, tier+":missed", ev.Time, 1)
+	case handoff.EventClaim:
+		claims := 0
+		for _, e := range t.Events {
+			if e.Kind == handoff.EventClaim {
+				claims++
+			}
+		}
+		if claims != 1 {
+			return nil // a re-claim after a transfer: the first one counted
+		}
+		if err := c.stats.Observe(tx, metricClaimSeconds, tier, ev.Time, max(ev.Time.Sub(t.Created).Seconds(), 0)); err != nil {
+			return err
+		}
+		if !t.Escalated {
+			return c.stats.Add(tx, metricTicketsSLA, tier+":met", ev.Time, 1)
+		}
+	case handoff.EventResolve:
+		if err := c.stats.Observe(tx, metricSolveSeconds, tier, ev.Time, max(ev.Time.Sub(t.Created).Seconds(), 0)); err != nil {
+			return err
+		}
+		return c.stats.Add(tx, metricTicketCause, t.Cause, ev.Time, 1)
+	}
+	return nil
+}
+
+// turnsBetween sums the customer turns by outcome over the local days
+// from from up to (not including) to.
+func turnsBetween(tx store.Tx, rec *stats.Recorder, from, to time.Time) (map[dialog.Outcome]int, error) {
+	out := map[dialog.Outcome]int{}
+	s, err := stats.Read(tx, metricTurns, rec.Day(from), rec.Day(to.Add(-time.Nanosecond)))
 	if err != nil {
-		return nil, fmt.Errorf("turn outcomes: %w", err)
+		return nil, err
+	}
+	for dim := range s.Values {
+		out[dialog.Outcome(dim)] = int(s.Total(dim))
 	}
 	return out, nil
 }

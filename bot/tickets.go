@@ -200,8 +200,7 @@ func (a *App) ClaimTicket(who handoff.Account, id uint64) (*handoff.Ticket, erro
 				return t, err
 			}
 		}
-		a.care.hub.publish(tx, t, handoff.EventClaim, before)
-		return t, nil
+		return t, a.care.changed(tx, t, handoff.EventClaim, before)
 	})
 }
 
@@ -223,8 +222,7 @@ func (a *App) ReplyTicket(who handoff.Account, id uint64, text string) (*handoff
 		if err := a.toCustomer(tx, conv, t, text, who.Name, nil, "", now); err != nil {
 			return t, err
 		}
-		a.care.hub.publish(tx, t, handoff.EventReply, before)
-		return t, nil
+		return t, a.care.changed(tx, t, handoff.EventReply, before)
 	})
 }
 
@@ -239,8 +237,7 @@ func (a *App) TransferTicket(who handoff.Account, id uint64, note string) (*hand
 		if err := a.care.notifyStaff(tx, t, now); err != nil {
 			return t, err
 		}
-		a.care.hub.publish(tx, t, handoff.EventTransfer, before)
-		return t, nil
+		return t, a.care.changed(tx, t, handoff.EventTransfer, before)
 	})
 }
 
@@ -292,8 +289,7 @@ func (a *App) ResolveTicket(who handoff.Account, id uint64, cause, note string) 
 				return t, err
 			}
 		}
-		a.care.hub.publish(tx, t, handoff.EventResolve)
-		return t, nil
+		return t, a.care.changed(tx, t, handoff.EventResolve)
 	})
 }
 
@@ -314,7 +310,9 @@ func (a *App) EscalateOverdue() (int, error) {
 			// Before escalation it sat unclaimed in its old queue.
 			before := *t
 			before.Queue, before.Agent = handoff.QueueAgent, ""
-			a.care.hub.publish(tx, t, handoff.EventEscalate, &before)
+			if err := a.care.changed(tx, t, handoff.EventEscalate, &before); err != nil {
+				return err
+			}
 		}
 		n = len(due)
 		return nil
