@@ -171,11 +171,16 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	// Days of the dashboard and reports are the care zone's days.
-	statsZone, err := loadZone(cfg.Care.TimeZone)
+	// Days of the dashboard and reports are the programme's days (the
+	// loyalty figures are counted in them), else the care zone's.
+	zoneKey, zoneName := "care.time_zone", cfg.Care.TimeZone
+	if cfg.Loyalty.Enabled {
+		zoneKey, zoneName = "loyalty.time_zone", cfg.Loyalty.TimeZone
+	}
+	statsZone, err := loadZone(zoneName)
 	if err != nil {
 		st.Close()
-		return nil, fmt.Errorf("care.time_zone: %w", err)
+		return nil, fmt.Errorf("%s: %w", zoneKey, err)
 	}
 	a.stats = stats.New(statsZone)
 	a.care = &Care{stats: a.stats, npsLow: cfg.Care.NPSLowScore, csatLow: cfg.Care.CSATLowScore, causes: cfg.Handoff.Causes, staff: cfg.Handoff.Staff, csat: cfg.Handoff.CSAT, router: router, outbox: a.outbox, hub: newTicketHub(), log: o.log, compensate: o.compensate}

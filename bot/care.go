@@ -12,8 +12,8 @@ import (
 	"github.com/carebot/carebot/dialog/emotion"
 	"github.com/carebot/carebot/handoff"
 	"github.com/carebot/carebot/loyalty"
-	"github.com/carebot/carebot/stats"
 	"github.com/carebot/carebot/segment"
+	"github.com/carebot/carebot/stats"
 	"github.com/carebot/carebot/store"
 )
 

@@ -48,11 +48,16 @@ func (c *Care) recordCSAT(tx store.Tx, conv *Conversation, ans *dialog.CSATAnswe
 		return nil, 0, err
 	}
 	period := fmt.Sprintf("T%d", t.ID)
-	first, err := outreach.SaveAnswer(tx, outreach.Answer{Kind: outreach.SurveyCSAT, Period: period, Member: surveyMember(conv),
-		Score: ans.Score, Channel: conv.Channel, ChatID: conv.ChatID, At: now})
+	ansRec := outreach.Answer{Kind: outreach.SurveyCSAT, Period: period, Member: surveyMember(conv),
+		Score: ans.Score, Channel: conv.Channel, ChatID: conv.ChatID, At: now}
+	prev, had, err := outreach.SaveAnswer(tx, ansRec)
 	if err != nil {
 		return nil, 0, err
 	}
+	if err := c.recordAnswer(tx, ansRec, prev, had); err != nil {
+		return nil, 0, err
+	}
+	first := !had
 	locale := conv.State.Locale
 	var replies []dialog.Reply
 	var opened uint64
@@ -82,11 +87,16 @@ func (c *Care) answerSurvey(tx store.Tx, ob *Outbox, conv *Conversation, ans *di
 	if !ob.Queued(tx, fmt.Sprintf("%s:%s:%s", job, member, ans.Period)) {
 		return []dialog.Reply{{Text: c.router.Text("unknown_button", locale)}}, 0, nil
 	}
-	first, err := outreach.SaveAnswer(tx, outreach.Answer{Kind: ans.Kind, Period: ans.Period, Member: member, Score: ans.Score,
-		Choice: ans.Choice, Channel: conv.Channel, ChatID: conv.ChatID, At: now})
+	ansRec := outreach.Answer{Kind: ans.Kind, Period: ans.Period, Member: member, Score: ans.Score,
+		Choice: ans.Choice, Channel: conv.Channel, ChatID: conv.ChatID, At: now}
+	prev, had, err := outreach.SaveAnswer(tx, ansRec)
 	if err != nil {
 		return nil, 0, err
 	}
+	if err := c.recordAnswer(tx, ansRec, prev, had); err != nil {
+		return nil, 0, err
+	}
+	first := !had
 	var replies []dialog.Reply
 	var opened uint64
 	switch {
@@ -157,4 +167,50 @@ func (c *Care) surveyTicket(tx store.Tx, conv *Conversation, trigger string, now
 		return 0, err
 	}
 	return t.ID, nil
+}
+
+// Survey aggregates for the dashboard: metricCSAT counts ratings by score
+// ("1"…"5"), metricNPS answers by group (promoter, passive, detractor), on
+// the day they were given; a changed answer moves its count.
+const (
+	metricCSAT = "survey_csat"
+	metricNPS  = "survey_nps"
+)
+
+// npsGroup names the NPS group of a 0–10 score.
+func npsGroup(score int) string {
+	switch {
+	case score >= 9:
+		return "promoter"
+	case score >= 7:
+		return "passive"
+	}
+	return "detractor"
+}
+
+// recordAnswer keeps the survey aggregates in step with the stored answer.
+func (c *Care) recordAnswer(tx store.Tx, a, prev outreach.Answer, had bool) error {
+	if c.stats == nil {
+		return nil
+	}
+	dim := func(x outreach.Answer) (string, string) {
+		switch x.Kind {
+		case outreach.SurveyCSAT:
+			return metricCSAT, strconv.Itoa(x.Score)
+		case outreach.SurveyNPS:
+			return metricNPS, npsGroup(x.Score)
+		}
+		return "", ""
+	}
+	metric, d := dim(a)
+	if metric == "" {
+		return nil
+	}
+	if had {
+		pm, pd := dim(prev)
+		if err := c.stats.Add(tx, pm, pd, prev.At, -1); err != nil {
+			return err
+		}
+	}
+	return c.stats.Add(tx, metric, d, a.At, 1)
 }

@@ -605,6 +605,17 @@ func TestBroadcastToGroupsThroughTheOutbox(t *testing.T) {
 	if n := len(s.delivered("group-room-a")); n != 1 {
 		t.Fatalf("group a got %d messages, want 1", n)
 	}
+	// The list shows it once, with its delivery results.
+	var list struct {
+		Broadcasts []Announcement `json:"broadcasts"`
+	}
+	waitFor(t, func() bool {
+		s.api(s.supervisTok, "GET", "/api/v1/broadcasts", nil, &list)
+		return len(list.Broadcasts) == 1 && list.Broadcasts[0].Progress[StatusDelivered] == 2
+	})
+	if b := list.Broadcasts[0]; b.Kind != announceGroups || b.By != "sam" || b.Queued != 2 || len(b.Groups) != 2 || b.Progress[StatusPending] != 0 {
+		t.Fatalf("broadcast record = %+v", b)
+	}
 	body["channel"] = "nowhere"
 	if code, _ := post(s.supervisTok, ""); code != 400 {
 		t.Fatalf("unknown channel: %d", code)

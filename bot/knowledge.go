@@ -16,24 +16,30 @@ import (
 )
 
 // buildKnowledge loads the knowledge base files (knowledge.dir, or the
-// embedded demo), adds the questions added at run time from the store, and
-// indexes them.
+// embedded demo), applies what the database holds over them — entries
+// edited in the manager console, then questions added at run time (one
+// merge, knowledge.Layers.Merge) — and indexes the result.
 func (a *App) buildKnowledge() (*knowledge.Base, error) {
 	entries, err := KnowledgeEntries(a.cfg.Knowledge.Dir)
 	if err != nil {
 		return nil, err
 	}
-	var adds map[string][]knowledge.Addition
+	var layers knowledge.Layers
 	if err := a.store.View(func(tx store.Tx) error {
-		adds, err = knowledge.Additions(tx)
+		layers, err = knowledge.ReadLayers(tx)
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("knowledge base additions: %w", err)
+		return nil, fmt.Errorf("knowledge base: %w", err)
 	}
-	entries, orphans := knowledge.WithAdditions(entries, adds)
+	entries, orphans := layers.Merge(entries)
 	if len(orphans) > 0 {
 		a.log.Warn("questions were added to entries that are no longer in the knowledge base", "entries", orphans)
 	}
+	return a.indexKnowledge(entries)
+}
+
+// indexKnowledge indexes entries with the configured options.
+func (a *App) indexKnowledge(entries []knowledge.Entry) (*knowledge.Base, error) {
 	opts, err := KnowledgeOptions(a.cfg)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -38,7 +39,10 @@ import (
 //	DELETE /api/v1/rights/{id}           withdraw a right
 //	GET    /api/v1/campaigns             → {"campaigns"}
 //	POST   /api/v1/campaigns             create or replace a campaign → the campaign
+//	GET    /api/v1/category-multipliers  → {"multipliers": {"beauty": 1.5}}
+//	PUT    /api/v1/category-multipliers  {"multipliers"} replaces them (the configured ones no longer apply)
 //	PUT    /api/v1/members/{id}/zone     {"zone"} the member's time zone for scheduled care → {"member"}
+//	PUT    /api/v1/members/{id}/tags     {"tags"} the labels segment messages select by → {"member"}
 //
 // For agents too (any console account; an agent only for a ticket it can
 // work):
@@ -57,6 +61,7 @@ func (a *App) loyaltyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/members/{id}/adjust", manager(a.handleAdjust))
 	mux.HandleFunc("POST /api/v1/members/{id}/freeze", manager(a.handleFreeze))
 	mux.HandleFunc("PUT /api/v1/members/{id}/zone", manager(a.handleZone))
+	mux.HandleFunc("PUT /api/v1/members/{id}/tags", manager(a.handleTags))
 	mux.HandleFunc("POST /api/v1/members/{id}/coupons", a.loyaltyAuth(handoff.RoleAgent)(a.handleGrant))
 	mux.HandleFunc("GET /api/v1/rights", manager(a.handleRights))
 	mux.HandleFunc("POST /api/v1/rights", manager(a.handlePutRight))
@@ -64,6 +69,8 @@ func (a *App) loyaltyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/rights/{id}", manager(a.handleDeleteRight))
 	mux.HandleFunc("GET /api/v1/campaigns", manager(a.handleCampaigns))
 	mux.HandleFunc("POST /api/v1/campaigns", manager(a.handlePutCampaign))
+	mux.HandleFunc("GET /api/v1/category-multipliers", manager(a.handleCategoryMultipliers))
+	mux.HandleFunc("PUT /api/v1/category-multipliers", manager(a.handleCategoryMultipliers))
 }
 
 // adminTokenAccount stands for the server's admin token in audit records
@@ -298,7 +305,14 @@ type MemberDetail struct {
 	Coupons []loyalty.Coupon `json:"coupons"`
 	// Ledger holds the latest DetailLedger entries, newest first.
 	Ledger []loyalty.Entry `json:"ledger"`
+	// Tickets are the member's latest tickets on all their chats, newest
+	// first: the emotion archive (tier, trigger, cues, cause, outcome,
+	// CSAT).
+	Tickets []*handoff.Ticket `json:"tickets"`
 }
+
+// detailTickets bounds the tickets of a member profile.
+const detailTickets = 20
 
 // MemberDetail returns the profile of the member with id; the error wraps
 // loyalty.ErrNoMember when there is none.
@@ -319,8 +333,19 @@ func (a *App) MemberDetail(id string) (*MemberDetail, error) {
 		if p.Coupons, err = a.loyalty.Coupons(tx, id); err != nil {
 			return err
 		}
-		p.Ledger, err = a.loyalty.Ledger(tx, id, DetailLedger)
-		return err
+		if p.Ledger, err = a.loyalty.Ledger(tx, id, DetailLedger); err != nil {
+			return err
+		}
+		for _, ident := range m.Identities {
+			ts, err := handoff.ByChat(tx, ident.Channel, ident.User, detailTickets)
+			if err != nil {
+				return err
+			}
+			p.Tickets = append(p.Tickets, ts...)
+		}
+		slices.SortFunc(p.Tickets, func(x, y *handoff.Ticket) int { return y.Created.Compare(x.Created) })
+		p.Tickets = p.Tickets[:min(len(p.Tickets), detailTickets)]
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("member %s: %w", id, err)
@@ -330,6 +355,9 @@ func (a *App) MemberDetail(id string) (*MemberDetail, error) {
 	}
 	if p.Ledger == nil {
 		p.Ledger = []loyalty.Entry{}
+	}
+	if p.Tickets == nil {
+		p.Tickets = []*handoff.Ticket{}
 	}
 	return &p, nil
 }
@@ -455,6 +483,39 @@ func (a *App) handleZone(w http.ResponseWriter, r *http.Request, who handoff.Acc
 	writeJSONStatus(w, http.StatusOK, map[string]any{"member": m})
 }
 
+// tagsRequest is the body of PUT /api/v1/members/{id}/tags.
+type tagsRequest struct {
+	Tags *[]string `json:"tags"`
+}
+
+// handleTags replaces the member's tags.
+func (a *App) handleTags(w http.ResponseWriter, r *http.Request, who handoff.Account) {
+	var req tagsRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Tags == nil {
+		writeError(w, http.StatusBadRequest, `field "tags" is required (a list, [] to clear)`)
+		return
+	}
+	id := r.PathValue("id")
+	var m *loyalty.Member
+	err := a.store.Update(func(tx store.Tx) error {
+		if err := a.loyalty.SetTags(tx, id, *req.Tags); err != nil {
+			return err
+		}
+		var err error
+		m, err = a.loyalty.Member(tx, id)
+		return err
+	})
+	if err != nil {
+		a.loyaltyError(w, fmt.Errorf("tags of member %s: %w", id, err))
+		return
+	}
+	a.log.Info("member tags set", "member", id, "tags", m.Tags, "by", who.Name)
+	writeJSONStatus(w, http.StatusOK, map[string]any{"member": m})
+}
+
 type grantRequest struct {
 	Right  string `json:"right"`
 	Ticket uint64 `json:"ticket"`
@@ -515,8 +576,22 @@ func (a *App) handleGrant(w http.ResponseWriter, r *http.Request, who handoff.Ac
 	writeJSONStatus(w, http.StatusCreated, map[string]any{"coupon": c})
 }
 
+// rightView is a right with how many of its coupons were issued, so the
+// console shows what is left of a limited stock.
+type rightView struct {
+	loyalty.Right
+	Issued int64 `json:"issued"`
+}
+
 func (a *App) handleRights(w http.ResponseWriter, _ *http.Request, _ handoff.Account) {
-	writeList(a, w, "rights", a.loyalty.Rights)
+	writeList(a, w, "rights", func(tx store.Tx) ([]rightView, error) {
+		rights, err := a.loyalty.Rights(tx)
+		out := make([]rightView, len(rights))
+		for i, r := range rights {
+			out[i] = rightView{Right: r, Issued: a.loyalty.Issued(tx, r.ID)}
+		}
+		return out, err
+	})
 }
 
 // handlePutRight creates a right (POST, 409 when the id is taken) or
@@ -588,6 +663,51 @@ func (a *App) handlePutCampaign(w http.ResponseWriter, r *http.Request, who hand
 	}
 	a.log.Info("loyalty campaign saved", "campaign", c.Name, "multiplier", c.Multiplier, "by", who.Name)
 	writeJSONStatus(w, http.StatusOK, c)
+}
+
+// categoryMultipliersBody is the body of the category multiplier routes.
+type categoryMultipliersBody struct {
+	Multipliers map[string]float64 `json:"multipliers"`
+}
+
+// handleCategoryMultipliers reads (GET) or replaces (PUT) the points
+// multipliers per order category.
+func (a *App) handleCategoryMultipliers(w http.ResponseWriter, r *http.Request, who handoff.Account) {
+	var out categoryMultipliersBody
+	var err error
+	if r.Method == http.MethodPut {
+		var req categoryMultipliersBody
+		if !decodeBody(w, r, &req) {
+			return
+		}
+		if req.Multipliers == nil {
+			writeError(w, http.StatusBadRequest, `field "multipliers" is required (an object, {} for none)`)
+			return
+		}
+		err = a.store.Update(func(tx store.Tx) error {
+			if err := a.loyalty.SetCategoryMultipliers(tx, req.Multipliers); err != nil {
+				return err
+			}
+			out.Multipliers, err = a.loyalty.CategoryMultipliers(tx)
+			return err
+		})
+		if err == nil {
+			a.log.Info("category multipliers set", "multipliers", out.Multipliers, "by", who.Name)
+		}
+	} else {
+		err = a.store.View(func(tx store.Tx) error {
+			out.Multipliers, err = a.loyalty.CategoryMultipliers(tx)
+			return err
+		})
+	}
+	if err != nil {
+		a.loyaltyError(w, err)
+		return
+	}
+	if out.Multipliers == nil {
+		out.Multipliers = map[string]float64{}
+	}
+	writeJSONStatus(w, http.StatusOK, out)
 }
 
 // loyaltyError maps the programme's errors to HTTP statuses; the message

@@ -45,6 +45,11 @@ func (a *App) Handler() http.Handler {
 	a.agentRoutes(mux)
 	a.broadcastRoutes(mux)
 	a.careRoutes(mux)
+	a.kbRoutes(mux)
+	a.dashboardRoutes(mux)
+	if a.loyalty != nil {
+		a.segmentRoutes(mux)
+	}
 	for _, p := range a.platforms {
 		mux.Handle("POST "+p.path, p.handler)
 		mux.Handle("GET "+p.path, p.handler) // WeChat and WeCom verify the URL with a GET

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebot/carebot/stats"
 	"github.com/carebot/carebot/store"
 )
 
@@ -153,8 +154,9 @@ const millionMembers = 1_000_000
 // production, not by EnsureIndexes). Birthdays are uniform over the year
 // (and over birth years 1950–2005); last activity is uniform over the last
 // two years before the clock (t0), and 70 % of the members also have a
-// purchase, uniform over the same two years. The generator is seeded: every
-// run builds the same members.
+// purchase, uniform over the same two years. Tiers follow the orders (a
+// member in a thousand is diamond, from 15 orders gold, from 8 silver).
+// The generator is seeded: every run builds the same members.
 func benchMillion(b *testing.B, n int) *harness {
 	b.Helper()
 	h := newHarness(b, nil)
@@ -178,6 +180,16 @@ func benchMillion(b *testing.B, n int) *harness {
 					m.LastPurchase = now.Add(-time.Duration(rng.Int64N(int64(span)))).Truncate(time.Second)
 					m.Orders, m.Points = 1+rng.IntN(20), rng.Int64N(5000)
 					m.Categories = map[string]int{"coffee": m.Orders}
+				}
+				// From the orders and the id, not the generator, so that the
+				// members of the older benchmarks stay the same.
+				switch {
+				case i%1000 == 0:
+					m.Tier = "diamond"
+				case m.Orders >= 15:
+					m.Tier = "gold"
+				case m.Orders >= 8:
+					m.Tier = "silver"
 				}
 				if err := h.p.save(tx, m); err != nil {
 					return err
@@ -273,4 +285,81 @@ func BenchmarkIdleSince1M(b *testing.B) {
 	}
 	reportMemory(b, maxAlloc, maxInuse)
 	b.ReportMetric(float64(matched), "matched")
+}
+
+// BenchmarkCensus1M counts a million members by tier and lifecycle stage
+// (the dashboard's member panel) from the activity index. Target:
+// < 1 s/op.
+func BenchmarkCensus1M(b *testing.B) {
+	h := benchMillion(b, millionMembers)
+	var maxAlloc, maxInuse uint64
+	var c Census
+	for b.Loop() {
+		alloc, inuse := measureOp(b, func() {
+			if err := h.st.View(func(tx store.Tx) (err error) { c, err = h.p.Census(tx); return }); err != nil {
+				b.Fatal(err)
+			}
+		})
+		maxAlloc, maxInuse = max(maxAlloc, alloc), max(maxInuse, inuse)
+	}
+	if c.Total != millionMembers {
+		b.Fatalf("census counted %d members", c.Total)
+	}
+	reportMemory(b, maxAlloc, maxInuse)
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+	b.Logf("tiers %v, stages %v", c.Tiers, c.Stages)
+}
+
+// BenchmarkPointsYear reads a year of MetricPoints (the dashboard's points
+// chart) from two years of daily counters of every loyalty metric: the
+// points movements, earned by reason, and coupons issued and used for 20
+// rights by 5 origins, as the events of a busy programme would leave them.
+func BenchmarkPointsYear(b *testing.B) {
+	h := newHarness(b, nil)
+	rng := rand.New(rand.NewPCG(5, 6))
+	end := h.clk.now()
+	first := end.AddDate(-2, 0, 0)
+	for d := first; !d.After(end); d = d.AddDate(0, 0, 1) {
+		h.do(func(tx store.Tx) error {
+			add := func(metric, dim string, n int64) error { return h.p.stats.Add(tx, metric, dim, d, n) }
+			for _, dim := range []string{PointsEarned, PointsRedeemed, PointsExpired, PointsRefunded, PointsAdjusted} {
+				if err := add(MetricPoints, dim, 1+rng.Int64N(1_000_000)); err != nil {
+					return err
+				}
+			}
+			for _, r := range []string{ReasonOrder, ReasonCheckIn, ReasonStreak, ReasonReferral, ReasonSurvey, ReasonImport} {
+				if err := add(MetricPointsEarned, r, 1+rng.Int64N(1_000_000)); err != nil {
+					return err
+				}
+			}
+			for i := range 20 {
+				for _, o := range []string{OriginRedeem, ReasonCompensation, "birthday", "recall", "welcome"} {
+					dim := fmt.Sprintf("right%02d:%s", i, o)
+					if err := add(MetricCouponsIssued, dim, 1+rng.Int64N(1000)); err != nil {
+						return err
+					}
+					if err := add(MetricCouponsUsed, dim, 1+rng.Int64N(1000)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	}
+	from, to := h.p.day(end.AddDate(-1, 0, 1)), h.p.day(end)
+	var maxAlloc, maxInuse uint64
+	var s stats.Series
+	for b.Loop() {
+		alloc, inuse := measureOp(b, func() {
+			if err := h.st.View(func(tx store.Tx) (err error) { s, err = stats.Read(tx, MetricPoints, from, to); return }); err != nil {
+				b.Fatal(err)
+			}
+		})
+		maxAlloc, maxInuse = max(maxAlloc, alloc), max(maxInuse, inuse)
+	}
+	if len(s.Days) != 365 || len(s.Values) != 5 || s.Values[PointsEarned][0] == 0 {
+		b.Fatalf("read %d days, dims %v", len(s.Days), s.Dims())
+	}
+	reportMemory(b, maxAlloc, maxInuse)
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
 }

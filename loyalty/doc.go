@@ -17,6 +17,11 @@
 //
 // The package decides and records; it sends nothing and never reads the
 // wall clock (time comes from the clock given to New). It imports only
-// store, never channels, bot or bbolt. docs/loyalty.md describes the rules
-// and every default.
+// store and stats, never channels, bot or bbolt. docs/loyalty.md describes
+// the rules and every default.
+//
+// The manager's dashboard reads daily aggregates the package keeps as
+// events happen (MetricPoints, MetricPointsEarned, MetricCouponsIssued,
+// MetricCouponsUsed, read with stats.Read) and a member census from the
+// activity index (Census), never the ledger or the member records.
 package loyalty

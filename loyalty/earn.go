@@ -177,9 +177,13 @@ func (p *Program) orderPoints(tx store.Tx, o Order, tier string) (int64, error) 
 	if err != nil {
 		return 0, err
 	}
+	mults, err := p.CategoryMultipliers(tx)
+	if err != nil {
+		return 0, err
+	}
 	rate := func(cat string) float64 {
 		cat = normCategory(cat)
-		m, ok := p.opts.CategoryMultipliers[cat]
+		m, ok := mults[cat]
 		if !ok {
 			m = 1
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -24,14 +25,28 @@ var (
 	// the member has in the two indexes above, so that save removes a
 	// stale key with one Get instead of a scan.
 	bucketIndexOf = store.RegisterBucket("loyalty", "loyalty_idx_of")
-	// id → unix seconds of last activity and of the last purchase
-	// (big-endian u64 each): IdleSince reads 24-byte rows, not members.
+	// id → the activity row (see activityValue): what IdleSince, ActiveSince
+	// and Census need, so that they read short rows, not members.
 	bucketActivity = store.RegisterBucket("loyalty", "loyalty_idx_activity")
 )
 
 // indexMarker in bucketMeta records that EnsureIndexes built the indexes;
 // bump the version when an index's format changes so that it is rebuilt.
-var indexMarker = []byte("indexes:v1")
+// v2: the activity row grew from 16 bytes to activityFixed + tier name.
+var indexMarker = []byte("indexes:v2")
+
+// Layout of an activity row, all integers big-endian. The first 16 bytes
+// are the v1 row (IdleSince and ActiveSince read only them); the rest is
+// what Stage and the tier need, so that Census never decodes a member.
+const (
+	actActive   = 0  // u64 unix seconds of LastActive (Created when zero)
+	actPurchase = 8  // u64 unix seconds of LastPurchase (0 when none)
+	actLast     = 16 // i64 unix ns of the latest of Created, LastActive, LastPurchase
+	actCreated  = 24 // i64 unix ns of Created
+	actOrders   = 32 // u32 Orders, saturated
+	// activityFixed is where the tier name (the rest of the row) starts.
+	activityFixed = 36
+)
 
 // indexChunk bounds how many ids a query collects before calling fn with
 // no cursor open: fn may then write anything (bbolt cursors must not see
@@ -95,18 +110,47 @@ func birthdayKey(b string) string {
 	return b[5:]
 }
 
-// activityValue encodes the activity row. A zero time is stored as 0, not
-// as the (negative) unix time of year 1.
+// activityValue encodes the activity row (layout above). The seconds
+// fields store a zero time as 0, not as the (negative) unix time of year
+// 1. The nanosecond fields keep full precision because Census must agree
+// with Stage to the nanosecond: truncating to seconds would move a member
+// across a stage boundary for up to a second.
 func activityValue(m *Member) []byte {
 	active := m.LastActive
 	if active.IsZero() {
 		active = m.Created
 	}
-	v := make([]byte, 16) // bbolt keeps the slice until commit: a fresh one per save
-	binary.BigEndian.PutUint64(v, unixOrZero(active))
-	binary.BigEndian.PutUint64(v[8:], unixOrZero(m.LastPurchase))
+	// Stage's "last": Created, then whichever of the two is later.
+	last := m.Created
+	for _, t := range []time.Time{m.LastActive, m.LastPurchase} {
+		if t.After(last) {
+			last = t
+		}
+	}
+	v := make([]byte, activityFixed+len(m.Tier)) // bbolt keeps the slice until commit: a fresh one per save
+	binary.BigEndian.PutUint64(v[actActive:], unixOrZero(active))
+	binary.BigEndian.PutUint64(v[actPurchase:], unixOrZero(m.LastPurchase))
+	binary.BigEndian.PutUint64(v[actLast:], uint64(unixNano(last)))
+	binary.BigEndian.PutUint64(v[actCreated:], uint64(unixNano(m.Created)))
+	binary.BigEndian.PutUint32(v[actOrders:], uint32(min(max(m.Orders, 0), math.MaxUint32)))
+	copy(v[activityFixed:], m.Tier)
 	return v
 }
+
+// unixNano is t in unix nanoseconds, clamped to the int64 range: the zero
+// time (and anything before 1678) becomes MinInt64, so that it is as far
+// in the past for Census as time.Time.Sub's saturation makes it for Stage.
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minNano):
+		return math.MinInt64
+	case t.After(maxNano):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+var minNano, maxNano = time.Unix(0, math.MinInt64), time.Unix(0, math.MaxInt64)
 
 func unixOrZero(t time.Time) uint64 {
 	if t.IsZero() || t.Unix() < 0 {
@@ -234,10 +278,12 @@ func (p *Program) scanActivity(tx store.Tx, keep func(uint64) bool, fn func(id s
 	for {
 		hits := make([]hit, 0, indexChunk)
 		err := tx.ScanRange(bucketActivity, start, nil, func(k, v []byte) error {
-			if len(v) != 16 {
-				return fmt.Errorf("activity of %s: %d bytes, want 16", k, len(v))
+			// A v1 row (16 bytes) still holds both times: only Census
+			// needs the rest.
+			if len(v) < actLast {
+				return fmt.Errorf("activity of %s: %d bytes, want at least %d", k, len(v), actLast)
 			}
-			t := max(binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]))
+			t := max(binary.BigEndian.Uint64(v[actActive:]), binary.BigEndian.Uint64(v[actPurchase:]))
 			if keep(t) {
 				hits = append(hits, hit{string(k), t})
 				if len(hits) == indexChunk {
@@ -262,12 +308,13 @@ func (p *Program) scanActivity(tx store.Tx, keep func(uint64) bool, fn func(id s
 }
 
 // EnsureIndexes builds the index buckets from the member records, once
-// per database (marker "indexes:v1" in the meta bucket): databases written
-// before the indexes existed have members and no index rows. It returns
-// the number of (unmerged) members indexed, 0 when the indexes were
-// already built. Call it at every start-up, in a write transaction; after
-// the first run it is one Get. The first run on a large database writes
-// one transaction of a few rows per member.
+// per database and index format (marker "indexes:v2" in the meta bucket):
+// databases written before the indexes existed have members and no index
+// rows, and v1 databases have 16-byte activity rows that Census cannot
+// read. It returns the number of (unmerged) members indexed, 0 when the
+// indexes were already built. Call it at every start-up, in a write
+// transaction; after the first run it is one Get. The first run on a large
+// database writes one transaction of a few rows per member.
 func (p *Program) EnsureIndexes(tx store.Tx) (int, error) {
 	if tx.Get(bucketMeta, indexMarker) != nil {
 		return 0, nil
@@ -303,6 +350,10 @@ func (p *Program) EnsureIndexes(tx store.Tx) (int, error) {
 	}
 	if err := tx.Put(bucketMeta, indexMarker, []byte{1}); err != nil {
 		return 0, fmt.Errorf("build member indexes: %w", err)
+	}
+	// The older marker would only mislead someone reading the meta bucket.
+	if err := tx.Delete(bucketMeta, []byte("indexes:v1")); err != nil {
+		return 0, fmt.Errorf("build member indexes: drop the v1 marker: %w", err)
 	}
 	return n, nil
 }

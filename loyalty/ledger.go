@@ -298,8 +298,9 @@ func (p *Program) entry(tx store.Tx, member string, seq uint64) (Entry, error) {
 	return e, err
 }
 
-// record appends e to m's ledger, applies its points to the cached balance
-// and saves m. The caller has checked that e.Key is new and moves the lots.
+// record appends e to m's ledger, applies its points to the cached balance,
+// counts them in the daily points metrics and saves m. The caller has
+// checked that e.Key is new and moves the lots.
 func (p *Program) record(tx store.Tx, m *Member, e Entry) (Entry, error) {
 	seq, err := tx.NextSequence(bucketLedger)
 	if err != nil {
@@ -320,6 +321,12 @@ func (p *Program) record(tx store.Tx, m *Member, e Entry) (Entry, error) {
 		return Entry{}, err
 	}
 	if err := store.PutJSON(tx, bucketKeys, []byte(e.Key), keyRef{Member: m.ID, Seq: seq, Coupon: e.Coupon}); err != nil {
+		return Entry{}, err
+	}
+	// Counted here, where every entry is written exactly once (a repeated
+	// key never gets this far), so the daily points can neither miss an
+	// entry nor count a retry.
+	if err := p.countEntry(tx, e); err != nil {
 		return Entry{}, err
 	}
 	return e, p.save(tx, m)

@@ -66,6 +66,9 @@ type Member struct {
 	LastPurchase time.Time `json:"last_purchase,omitzero"`
 	// Reviewed is the last year whose yearly tier review saw this member.
 	Reviewed int `json:"reviewed,omitempty"`
+	// Tags are the community manager's labels (vip-event-2026, 宝妈群) that
+	// segment messages select by.
+	Tags []string `json:"tags,omitempty"`
 	// MergedInto is set on a member whose identities and points were moved
 	// to another by Link; lookups follow it.
 	MergedInto string `json:"merged_into,omitempty"`
@@ -518,4 +521,37 @@ func onlyDigits(s string) string {
 // removeIdentity drops one identity from a member's list.
 func removeIdentity(ids []Identity, channel, user string) []Identity {
 	return slices.DeleteFunc(ids, func(i Identity) bool { return i.Channel == channel && i.User == user })
+}
+
+// Tag limits: a tag is a short label, a member carries a handful.
+const (
+	maxTags   = 20
+	maxTagLen = 32
+)
+
+// SetTags replaces the member's tags: each 1–32 printable characters
+// without commas, at most 20, duplicates (ignoring case) dropped.
+func (p *Program) SetTags(tx store.Tx, id string, tags []string) error {
+	clean := make([]string, 0, len(tags))
+	for _, t := range tags {
+		t = strings.TrimSpace(t)
+		if t == "" || utf8.RuneCountInString(t) > maxTagLen || strings.ContainsAny(t, ",，") || strings.ContainsFunc(t, unicode.IsControl) {
+			return fmt.Errorf("tag %q: %w: a tag is 1 to %d printable characters without commas", t, ErrInvalid, maxTagLen)
+		}
+		if !slices.ContainsFunc(clean, func(c string) bool { return strings.EqualFold(c, t) }) {
+			clean = append(clean, t)
+		}
+	}
+	if len(clean) > maxTags {
+		return fmt.Errorf("tags of %s: %w: at most %d tags", id, ErrInvalid, maxTags)
+	}
+	m, err := p.Member(tx, id)
+	if err != nil {
+		return err
+	}
+	m.Tags = clean
+	if len(clean) == 0 {
+		m.Tags = nil
+	}
+	return p.save(tx, m)
 }

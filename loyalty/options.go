@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/carebot/carebot/stats"
 )
 
 // TierRule describes one tier. Tiers are listed from the lowest (threshold
@@ -160,6 +162,9 @@ type Program struct {
 	now   func() time.Time
 	loc   *time.Location
 	tiers map[string]int // name → index in opts.Tiers
+	// stats counts ledger and coupon events per local day of loc, in the
+	// event's transaction (see stats.go); it holds no state of its own.
+	stats *stats.Recorder
 }
 
 // New validates opts and returns a Program reading time from now (nil
@@ -175,7 +180,7 @@ func New(opts Options, now func() time.Time) (*Program, error) {
 		}
 		opts.Location = loc
 	}
-	p := &Program{now: now, loc: opts.Location, tiers: map[string]int{}}
+	p := &Program{now: now, loc: opts.Location, tiers: map[string]int{}, stats: stats.New(opts.Location)}
 	for i, t := range opts.Tiers {
 		p.tiers[t.Name] = i
 	}

@@ -66,6 +66,11 @@ type Coupon struct {
 	// compensation.
 	Points int64  `json:"points"`
 	Ticket uint64 `json:"ticket,omitempty"`
+	// Reason is how the coupon was issued: OriginRedeem for points, else
+	// the grant's reason (compensation, birthday, recall, welcome…). It
+	// attributes a use to its origin in MetricCouponsUsed; coupons issued
+	// before it existed have none and count as OriginUnknown.
+	Reason string `json:"reason,omitempty"`
 	// Status is active, used or expired, as of the read.
 	Status string `json:"status"`
 }
@@ -189,7 +194,7 @@ func (p *Program) Redeem(tx store.Tx, id, rightID, key string) (*Coupon, Entry, 
 	if err != nil {
 		return nil, Entry{}, err
 	}
-	c.Points = cost
+	c.Points, c.Reason = cost, OriginRedeem
 	e, err := p.debit(tx, m, Entry{Kind: KindRedeem, Reason: ReasonReward, Key: full, Right: r.ID, Coupon: c.Code}, cost, 0, nil)
 	if err != nil {
 		return nil, Entry{}, err
@@ -206,7 +211,10 @@ type GrantParams struct {
 	// Key makes the grant idempotent per member (required), e.g.
 	// "ticket:42:sorry5" or "birthday:2026".
 	Key string
-	// Reason of the ledger entry; empty means compensation.
+	// Reason of the ledger entry, also the coupon's origin (Coupon.Reason,
+	// a dimension of MetricCouponsIssued and MetricCouponsUsed): 1–40
+	// lowercase letters, digits, '_', '.' or '-', not "redeem" or
+	// "unknown"; empty means compensation.
 	Reason string
 	Ticket uint64
 	By     string
@@ -236,6 +244,13 @@ func (p *Program) GrantWith(tx store.Tx, g GrantParams) (*Coupon, Entry, error) 
 	if g.Reason == "" {
 		g.Reason = ReasonCompensation
 	}
+	// The reason becomes a counter dimension: a free-form one would split
+	// the dashboard's series (or break the right:origin split), and the
+	// two origins of our own would attribute the coupon wrongly.
+	if !nameRE.MatchString(g.Reason) || g.Reason == OriginRedeem || g.Reason == OriginUnknown {
+		return nil, Entry{}, fmt.Errorf("grant %s: %w: reason %q must be 1–40 lowercase letters, digits, '_', '.' or '-', and not %q or %q",
+			g.Right, ErrInvalid, g.Reason, OriginRedeem, OriginUnknown)
+	}
 	m, err := p.Member(tx, g.Member)
 	if err != nil {
 		return nil, Entry{}, err
@@ -255,7 +270,7 @@ func (p *Program) GrantWith(tx store.Tx, g GrantParams) (*Coupon, Entry, error) 
 	if err != nil {
 		return nil, Entry{}, err
 	}
-	c.Ticket = g.Ticket
+	c.Ticket, c.Reason = g.Ticket, g.Reason
 	e, err := p.record(tx, m, Entry{Kind: KindAdjust, Reason: g.Reason, Key: full, Right: r.ID, Coupon: c.Code,
 		Ticket: g.Ticket, By: g.By, Note: g.Note})
 	if err != nil {
@@ -297,8 +312,13 @@ func (p *Program) newCoupon(tx store.Tx, m *Member, r Right) (*Coupon, error) {
 	return c, nil
 }
 
-// issue stores the coupon, lists it under its member and counts the stock.
+// issue stores the coupon, lists it under its member, counts the stock
+// and counts the coupon in MetricCouponsIssued. Redeem and GrantWith call
+// it only for a new key, so a retried call issues (and counts) nothing.
 func (p *Program) issue(tx store.Tx, c *Coupon, r Right) error {
+	if err := p.stats.Add(tx, MetricCouponsIssued, couponDim(c), c.Issued, 1); err != nil {
+		return fmt.Errorf("issue coupon %s: count: %w", c.Code, err)
+	}
 	if err := store.PutJSON(tx, bucketCoupons, []byte(c.Code), c); err != nil {
 		return fmt.Errorf("issue coupon: %w", err)
 	}
@@ -387,6 +407,11 @@ func (p *Program) UseCoupon(tx store.Tx, code, ref string) (*Coupon, error) {
 	c.Used, c.UsedRef, c.Status = p.now(), ref, CouponUsed
 	if err := store.PutJSON(tx, bucketCoupons, []byte(c.Code), c); err != nil {
 		return nil, fmt.Errorf("use coupon %s: %w", c.Code, err)
+	}
+	// Only the first use gets here (a repeat is ErrCouponUsed above), so a
+	// retried checkout is not counted twice.
+	if err := p.stats.Add(tx, MetricCouponsUsed, couponDim(c), c.Used, 1); err != nil {
+		return nil, fmt.Errorf("use coupon %s: count: %w", c.Code, err)
 	}
 	return c, nil
 }

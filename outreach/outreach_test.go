@@ -120,26 +120,26 @@ func TestSurveyAnswersNPSAndCSAT(t *testing.T) {
 	scores := map[string]int{"M1": 10, "M2": 9, "M3": 8, "M4": 6, "M5": 0}
 	err := st.Update(func(tx store.Tx) error {
 		for m, s := range scores {
-			first, err := SaveAnswer(tx, Answer{Kind: SurveyNPS, Period: "2026Q4", Member: m, Score: s, At: now})
-			if err != nil || !first {
-				t.Fatalf("first answer of %s = %v, %v", m, first, err)
+			_, had, err := SaveAnswer(tx, Answer{Kind: SurveyNPS, Period: "2026Q4", Member: m, Score: s, At: now})
+			if err != nil || had {
+				t.Fatalf("first answer of %s = %v, %v", m, had, err)
 			}
 		}
 		// M5 changes their mind: the score is replaced, first stays.
-		first, err := SaveAnswer(tx, Answer{Kind: SurveyNPS, Period: "2026Q4", Member: "M5", Score: 9, At: now.Add(time.Hour)})
-		if err != nil || first {
-			t.Fatalf("second answer = %v, %v", first, err)
+		prev, had, err := SaveAnswer(tx, Answer{Kind: SurveyNPS, Period: "2026Q4", Member: "M5", Score: 9, At: now.Add(time.Hour)})
+		if err != nil || !had || prev.Score != 0 {
+			t.Fatalf("second answer = %+v %v, %v", prev, had, err)
 		}
 		a, ok, err := GetAnswer(tx, SurveyNPS, "2026Q4", "M5")
 		if err != nil || !ok || a.Score != 9 || !a.First.Equal(now) {
 			t.Fatalf("answer = %+v %v %v", a, ok, err)
 		}
 		// Another quarter does not mix in.
-		if _, err := SaveAnswer(tx, Answer{Kind: SurveyNPS, Period: "2026Q3", Member: "M9", Score: 0, At: now}); err != nil {
+		if _, _, err := SaveAnswer(tx, Answer{Kind: SurveyNPS, Period: "2026Q3", Member: "M9", Score: 0, At: now}); err != nil {
 			return err
 		}
 		for i, s := range []int{5, 4, 2} {
-			if _, err := SaveAnswer(tx, Answer{Kind: SurveyCSAT, Period: "T" + string(rune('1'+i)), Member: "M1", Score: s, At: now.Add(time.Duration(i) * time.Hour)}); err != nil {
+			if _, _, err := SaveAnswer(tx, Answer{Kind: SurveyCSAT, Period: "T" + string(rune('1'+i)), Member: "M1", Score: s, At: now.Add(time.Duration(i) * time.Hour)}); err != nil {
 				return err
 			}
 		}
@@ -174,7 +174,7 @@ func TestSurveyAnswersNPSAndCSAT(t *testing.T) {
 		{Kind: SurveyNPS, Period: "", Member: "M1", Score: 5},
 	}
 	for _, a := range bad {
-		err := st.Update(func(tx store.Tx) error { _, err := SaveAnswer(tx, a); return err })
+		err := st.Update(func(tx store.Tx) error { _, _, err := SaveAnswer(tx, a); return err })
 		if !errors.Is(err, ErrBadAnswer) {
 			t.Errorf("SaveAnswer(%+v) = %v, want ErrBadAnswer", a, err)
 		}

@@ -40,31 +40,31 @@ type Answer struct {
 var ErrBadAnswer = errors.New("invalid survey answer")
 
 // SaveAnswer stores a; answering again replaces the score (a member who
-// pressed the wrong button corrects it). It reports whether this was the
-// member's first answer to that survey.
-func SaveAnswer(tx store.Tx, a Answer) (first bool, err error) {
+// pressed the wrong button corrects it). It returns the answer it
+// replaced, if any (had false: this was the member's first answer).
+func SaveAnswer(tx store.Tx, a Answer) (prev Answer, had bool, err error) {
 	switch {
 	case a.Kind == "" || a.Period == "" || a.Member == "":
-		return false, fmt.Errorf("save answer: %w: kind, period and member are required", ErrBadAnswer)
+		return Answer{}, false, fmt.Errorf("save answer: %w: kind, period and member are required", ErrBadAnswer)
 	case a.Kind == SurveyNPS && (a.Score < 0 || a.Score > 10):
-		return false, fmt.Errorf("save answer: %w: NPS score %d is not 0–10", ErrBadAnswer, a.Score)
+		return Answer{}, false, fmt.Errorf("save answer: %w: NPS score %d is not 0–10", ErrBadAnswer, a.Score)
 	case a.Kind == SurveyCSAT && (a.Score < 1 || a.Score > 5):
-		return false, fmt.Errorf("save answer: %w: CSAT score %d is not 1–5", ErrBadAnswer, a.Score)
+		return Answer{}, false, fmt.Errorf("save answer: %w: CSAT score %d is not 1–5", ErrBadAnswer, a.Score)
 	}
 	key := store.Key(a.Kind, a.Period, a.Member)
 	var old Answer
 	ok, err := store.GetJSON(tx, bucketAnswers, key, &old)
 	if err != nil {
-		return false, fmt.Errorf("save answer: %w", err)
+		return Answer{}, false, fmt.Errorf("save answer: %w", err)
 	}
 	a.First = a.At
 	if ok {
 		a.First = old.First
 	}
 	if err := store.PutJSON(tx, bucketAnswers, key, a); err != nil {
-		return false, fmt.Errorf("save answer: %w", err)
+		return Answer{}, false, fmt.Errorf("save answer: %w", err)
 	}
-	return !ok, nil
+	return old, ok, nil
 }
 
 // GetAnswer returns a member's answer to a survey.

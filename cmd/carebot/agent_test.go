@@ -223,7 +223,7 @@ func TestAgentCommandLineMistakes(t *testing.T) {
 		{"no command", "", []string{"agent"}, 2, "want a command"},
 		{"unknown command", "", []string{"agent", "fire", "bob"}, 2, "unknown command"},
 		{"no role", "x", []string{"agent", "add", "bob", "--password-stdin"}, 2, "--role is required"},
-		{"bad role", "x", []string{"agent", "add", "bob", "--role", "root", "--password-stdin"}, 2, "agent, supervisor, admin"},
+		{"bad role", "x", []string{"agent", "add", "bob", "--role", "root", "--password-stdin"}, 2, "agent, supervisor, manager, admin"},
 		{"bad name", "x", []string{"agent", "add", "bob smith", "--role", "agent"}, 2, "letters, digits"},
 		{"two names", "x", []string{"agent", "add", "bob", "carol", "--role", "agent"}, 2, "exactly one"},
 		{"short password", "short\n", []string{"agent", "add", "bob", "--role", "agent", "--password-stdin"}, 1, "at least 8"},
