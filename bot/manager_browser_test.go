@@ -11,6 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/carebot/carebot/handoff"
+	"github.com/carebot/carebot/store"
 )
 
 // managerLogin opens the manager console in ctx and logs in.
@@ -148,5 +149,83 @@ func TestManagerDashboardAndBroadcastBrowser(t *testing.T) {
 	s.clock.Add(11 * time.Minute)
 	waitFor(t, func() bool { s.app.Outbox().Wake(); return sent() })
 	screenshot(ctx, t, "manager-broadcasts.png")
+	problems.check(t)
+}
+
+// TestManagerProgrammeAndMembersBrowser: a manager retires a right and
+// sets a category multiplier in the browser, the chat's rewards list and an
+// order's points follow at once; the member's profile shows the complaint
+// ticket with its tier.
+func TestManagerProgrammeAndMembersBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped with -short")
+	}
+	ctx := newBrowser(t)
+	s := startCareServer(t)
+	s.clock.Set(time.Date(2026, 11, 23, 11, 0, 0, 0, cst))
+	m := s.joinMember("session-prog-ui", "王小明", "1990-01-01", true)
+	s.credit(m.ID, "prog-ui-order-1", 800)
+	const password = "manager-prog-pw"
+	if _, err := s.app.Auth().AddAccount("mia", handoff.RoleManager, password, false); err != nil {
+		t.Fatal(err)
+	}
+	var problems pageProblems
+	problems.listen(ctx)
+	managerLogin(ctx, t, s.base, "mia", password, 1280, 900)
+
+	// Retire cash-5: the chat's 权益 list no longer offers it.
+	rewards := func() string { return texts(s.say("session-prog-ui", "权益")) }
+	if !strings.Contains(rewards(), "5元无门槛券") {
+		t.Fatalf("cash-5 not offered before: %s", rewards())
+	}
+	if err := chromedp.Run(ctx,
+		chromedp.Click("#tab-programme", chromedp.ByID),
+		chromedp.WaitVisible(`#rights-table tr[data-right="cash-5"]`, chromedp.ByQuery),
+		chromedp.Click(`#rights-table tr[data-right="cash-5"] button[data-action="toggle"]`, chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(ctx, t, "cash-5 shown retired", `document.querySelector('#rights-table tr[data-right="cash-5"] .mgr-muted') !== null`, consoleDiag)
+	if r := rewards(); strings.Contains(r, "5元无门槛券") || !strings.Contains(r, "积分") {
+		t.Fatalf("a retired right is still offered: %s", r)
+	}
+	// Clothing earns double from now on.
+	if err := chromedp.Run(ctx,
+		chromedp.WaitVisible("#cat-mults", chromedp.ByID),
+		chromedp.SetValue("#cat-mults", "apparel = 2", chromedp.ByID),
+		chromedp.Click("#cat-save", chromedp.ByID),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		var ok bool
+		s.app.Store().View(func(tx store.Tx) error {
+			mults, err := s.app.Loyalty().CategoryMultipliers(tx)
+			ok = err == nil && mults["apparel"] == 2
+			return err
+		})
+		return ok
+	})
+	before := s.member("session-prog-ui").Points
+	s.credit(m.ID, "prog-ui-order-2", 100)
+	if got := s.member("session-prog-ui").Points - before; got != 200 {
+		t.Fatalf("apparel after ×2 earned %d", got)
+	}
+
+	// The member's profile, found by name, shows the complaint's ticket.
+	// The sections are reached by keyboard too: focus the tab, press Enter.
+	s.say("session-prog-ui", "质量太差了，我要投诉")
+	if err := chromedp.Run(ctx,
+		chromedp.Focus("#tab-members", chromedp.ByID),
+		chromedp.KeyEvent("\r"),
+		chromedp.WaitVisible("#member-query", chromedp.ByID),
+		chromedp.SendKeys("#member-query", "王小明\n", chromedp.ByID),
+		chromedp.WaitVisible(`button[data-member="`+m.ID+`"]`, chromedp.ByQuery),
+		chromedp.Click(`button[data-member="`+m.ID+`"]`, chromedp.ByQuery),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(ctx, t, "the profile with the ticket", `(() => { const t = document.querySelector('#member-tickets tbody tr'); return t && t.innerText.includes('moderate') && t.innerText.includes('质量太差'); })()`, consoleDiag)
+	screenshot(ctx, t, "manager-members.png")
 	problems.check(t)
 }

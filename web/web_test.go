@@ -201,3 +201,33 @@ func TestConsoleStringsComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestManagerPagesLoadOnlyTheirOwnScripts: the manager console loads its
+// shell and every section script from this origin, writes server text only
+// with textContent, and pulls in nothing from elsewhere.
+func TestManagerPagesLoadOnlyTheirOwnScripts(t *testing.T) {
+	html := readStatic(t, "manager.html")
+	scripts := regexp.MustCompile(`<script src="/([a-z-]+\.js)"`).FindAllStringSubmatch(html, -1)
+	if len(scripts) < 7 || scripts[0][1] != "manager.js" || scripts[len(scripts)-1][1] != "manager-start.js" {
+		t.Fatalf("manager.html scripts = %v: the shell first, the start last", scripts)
+	}
+	for _, name := range append([]string{"manager.html", "manager.css"}, func() []string {
+		var out []string
+		for _, s := range scripts {
+			out = append(out, s[1])
+		}
+		return out
+	}()...) {
+		body := readStatic(t, name) // fails when a referenced file is missing
+		if m := externalURL.FindString(body); m != "" {
+			t.Errorf("%s refers to %q: the page must load nothing from elsewhere", name, m)
+		}
+		if strings.HasSuffix(name, ".js") {
+			for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("} {
+				if strings.Contains(body, bad) {
+					t.Errorf("%s uses %s: server text must only be written with textContent", name, bad)
+				}
+			}
+		}
+	}
+}
