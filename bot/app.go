@@ -103,6 +103,8 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// Secrets and personal data never reach the log (logmask.go).
+	o.log = MaskLogger(o.log, ConfigSecrets(cfg)...)
 	seg, err := segment.Shared(cfg.Jieba.DictDir)
 	if err != nil {
 		return nil, fmt.Errorf("jieba: %w", err)
@@ -147,6 +149,8 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		Loyalty:       cfg.Loyalty.Enabled,
 		GroupKeywords: cfg.Dialog.GroupKeywords,
 		GroupWelcome:  cfg.Dialog.GroupWelcome,
+		FloodBurst:    cfg.Dialog.FloodBurst,
+		FloodRate:     cfg.Dialog.FloodRate,
 	})
 	if err != nil {
 		st.Close()
@@ -158,6 +162,7 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	addLogSecrets(o.log, a.admin) // also when generated
 	a.metrics = newMetrics(func() float64 { return float64(a.outbox.Depth()) })
 	a.outbox = newOutbox(st, a.registry, OutboxOptions{
 		Concurrency:  cfg.Outbox.Concurrency,

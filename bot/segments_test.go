@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carebot/carebot/configs"
 	"github.com/carebot/carebot/handoff"
 )
 
@@ -119,5 +120,49 @@ func TestManagerSetsCategoryMultipliers(t *testing.T) {
 	}
 	if code := s.api(s.supervisTok, "GET", "/api/v1/category-multipliers", nil, nil); code != 403 {
 		t.Fatalf("a supervisor read them: %d", code)
+	}
+}
+
+func TestFloodControlInTheChat(t *testing.T) {
+	s := startCareServer(t, func(c *configs.Config) {
+		c.Dialog.FloodBurst, c.Dialog.FloodRate = 5, 1
+		// The same question again and again reads as frustration and
+		// would bring a person; here only flood control is looked at.
+		c.Handoff.Enabled = false
+	})
+	replied, notices := 0, 0
+	for range 50 {
+		switch r := texts(s.say("session-flood-1", "运费怎么算")); {
+		case strings.Contains(r, "太快"):
+			notices++
+		case r != "":
+			replied++
+		}
+	}
+	if replied != 5 || notices != 1 {
+		t.Fatalf("50 messages in no time: %d answers, %d notices; want 5 and 1", replied, notices)
+	}
+	// Every message is still in the conversation log for the agents.
+	_, log, err := s.app.Engine().Conversation("webchat", "session-flood-1", 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := 0
+	for _, e := range log {
+		if e.Dir == "in" {
+			in++
+		}
+	}
+	if in != 50 {
+		t.Fatalf("%d customer messages logged, want 50", in)
+	}
+	// A few seconds later the customer is answered again.
+	s.clock.Add(3 * time.Second)
+	if r := s.say("session-flood-1", "运费怎么算"); len(r) == 0 || strings.Contains(r[0].Text, "太快") {
+		t.Fatalf("after a pause: %s", texts(r))
+	}
+	// Another customer is not affected.
+	if r := s.say("session-flood-2", "运费怎么算"); len(r) == 0 || strings.Contains(r[0].Text, "太快") {
+		t.Fatalf("another customer: %s", texts(r))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -79,6 +80,11 @@ type Dialog struct {
 	// GroupWelcome greets new group members; empty uses the reply text
 	// group_welcome, "-" greets nobody.
 	GroupWelcome string `yaml:"group_welcome"`
+	// FloodBurst messages in a row from one customer are answered, then
+	// FloodRate per second; faster ones are logged, not answered. 0 turns
+	// flood control off.
+	FloodBurst int     `yaml:"flood_burst"`
+	FloodRate  float64 `yaml:"flood_rate"`
 }
 
 // Outbox configures delivery of outbound messages.
@@ -449,6 +455,12 @@ func (c *Config) Validate() error {
 		} else if !st.IsDir() {
 			bad("knowledge.dir", "%s is not a directory", c.Knowledge.Dir)
 		}
+	}
+	if c.Dialog.FloodBurst < 0 || c.Dialog.FloodBurst > 1000 {
+		bad("dialog.flood_burst", "must be 0 (off) to 1000, got %d", c.Dialog.FloodBurst)
+	}
+	if c.Dialog.FloodBurst > 0 && (math.IsNaN(c.Dialog.FloodRate) || c.Dialog.FloodRate <= 0 || c.Dialog.FloodRate > 1000) {
+		bad("dialog.flood_rate", "must be above 0 and at most 1000 messages per second, got %g", c.Dialog.FloodRate)
 	}
 	if !slices.Contains(Locales, c.Dialog.DefaultLocale) {
 		bad("dialog.default_locale", "%q is not one of %s", c.Dialog.DefaultLocale, strings.Join(Locales, ", "))

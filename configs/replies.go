@@ -20,7 +20,7 @@ var ReplyKeys = []string{"greeting", "help", "clarify", "fallback", "empty", "un
 	"care_name_fallback", "care_unsubscribe", "care_birthday", "care_birthday_plain", "care_recall", "care_recall_second", "care_recall_plain",
 	"care_recall_reason", "care_recall_reason_category", "care_nps", "care_nps_thanks", "care_survey_sorry", "care_survey_points",
 	"care_new_member", "care_new_member_good", "care_new_member_help", "care_expiry", "button_all_good", "button_need_help",
-	"staff_followup_failed", "staff_weekly_report"}
+	"staff_followup_failed", "staff_weekly_report", "flood_notice"}
 
 // Replies maps a reply key to its text per locale.
 type Replies map[string]map[string]string

@@ -71,6 +71,8 @@ type State struct {
 	Handoff HandoffState `json:"handoff"`
 	// Join is the progress of the 注册会员 conversation.
 	Join JoinState `json:"join,omitzero"`
+	// Flood is the conversation's flood control bucket.
+	Flood FloodState `json:"flood,omitzero"`
 }
 
 // Button is a quick reply attached to a Reply.
@@ -189,6 +191,11 @@ type Options struct {
 	// GroupWelcome greets new members of a group; "" uses the reply text
 	// group_welcome, "-" greets nobody.
 	GroupWelcome string
+	// FloodBurst messages in a row are answered, then FloodRate per
+	// second; faster ones are logged but not answered (one notice per
+	// flood). FloodBurst 0 turns flood control off.
+	FloodBurst int
+	FloodRate  float64
 }
 
 // Router routes turns through its table.
@@ -313,6 +320,10 @@ func (r *Router) Respond(state State, turn Turn) Result {
 		Result: &Result{},
 		router: r,
 		view:   r.kb.Load(),
+	}
+	if r.floodTurn(ctx) {
+		ctx.Result.State = state
+		return *ctx.Result
 	}
 	handled, mild := r.eventTurn(ctx), false
 	if !handled {
