@@ -363,7 +363,7 @@ func (a *Auth) handleLogin(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: sid, Path: "/",
 		Expires: sess.Expires, MaxAge: int(a.opts.SessionTTL / time.Second),
-		HttpOnly: true, Secure: a.opts.CookieSecure, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: a.secure(r), SameSite: http.SameSiteStrictMode,
 	})
 	authJSON(w, http.StatusOK, meResponse{Name: acct.Name, Role: acct.Role, CSRF: sess.CSRF, Expires: &sess.Expires})
 }
@@ -483,7 +483,7 @@ func (a *Auth) handleLogout(w http.ResponseWriter, r *http.Request, c credential
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: a.opts.CookieSecure, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: a.secure(r), SameSite: http.SameSiteStrictMode,
 	})
 	authJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
@@ -614,4 +614,12 @@ func (t *loginThrottle) prune(now time.Time, window time.Duration) {
 		}
 	}
 	t.pruneAt = max(t.pruneSize, 2*len(t.entries))
+}
+
+// secure reports whether the session cookie must be Secure: always with
+// console.cookie_secure, and whenever the request came over TLS, directly
+// or through a proxy that says so (X-Forwarded-Proto). A forged header can
+// only make the cookie stricter.
+func (a *Auth) secure(r *http.Request) bool {
+	return a.opts.CookieSecure || r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }

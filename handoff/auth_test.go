@@ -184,6 +184,19 @@ func TestLoginSecureCookieWhenConfigured(t *testing.T) {
 	}
 }
 
+func TestLoginSecureCookieBehindTLS(t *testing.T) {
+	h := newAuthHarness(t, AuthOptions{SessionTTL: time.Hour})
+	h.add("alice", RoleAgent, "alice's password")
+	r := h.do("POST", "/api/v1/auth/login", `{"name":"alice","password":"alice's password"}`, map[string]string{"X-Forwarded-Proto": "https"})
+	if cs := r.resp.Cookies(); len(cs) != 1 || !cs[0].Secure {
+		t.Errorf("cookie of a login through an HTTPS proxy: %+v", cs)
+	}
+	r = h.do("POST", "/api/v1/auth/login", `{"name":"alice","password":"alice's password"}`, nil)
+	if cs := r.resp.Cookies(); len(cs) != 1 || cs[0].Secure {
+		t.Errorf("cookie of a plain HTTP login must not be Secure (the browser would drop it): %+v", cs)
+	}
+}
+
 func TestLoginRejectsBadRequests(t *testing.T) {
 	h := newAuthHarness(t, AuthOptions{})
 	h.add("alice", RoleAgent, "alice's password")
