@@ -109,7 +109,7 @@ func (a *App) handleAddAgent(w http.ResponseWriter, r *http.Request) {
 	if req.Reset {
 		status = http.StatusOK
 	}
-	a.log.Info("console account saved", "name", acct.Name, "role", acct.Role, "reset", req.Reset)
+	a.log.Info("console account saved", "account", acct.Name, "role", acct.Role, "reset", req.Reset)
 	writeJSONStatus(w, status, acct)
 }
 

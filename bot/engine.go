@@ -104,7 +104,10 @@ const maxStoredText = 4000
 // dialog, and in one transaction records the event as seen, appends the
 // customer's message and the replies to the conversation log, saves the
 // conversation state, logs an unanswered question, and queues the replies
-// in the outbox. Either all of that is stored or none of it.
+// in the outbox. Either all of that is stored or none of it, and Dispatch
+// returns only when it is durable. Concurrent dispatches are group
+// committed (store.Batch): they run one after another, in arrival order,
+// in one transaction with one fsync.
 func (e *Engine) Dispatch(ctx context.Context, ev channels.Event) (DispatchResult, error) {
 	if err := ctx.Err(); err != nil {
 		return DispatchResult{}, err
@@ -118,7 +121,13 @@ func (e *Engine) Dispatch(ctx context.Context, ev channels.Event) (DispatchResul
 		ev.Time = now
 	}
 	var res DispatchResult
-	err := e.store.Update(func(tx store.Tx) error {
+	// Batch shares one commit (and its fsync) among the dispatches that
+	// arrive together; each still returns only once its turn is durable.
+	// dispatchTx may run more than once: it only reads and writes the
+	// transaction and leaves what must happen once (metrics, logs, the
+	// outbox's wake-up, ticket events through OnCommit) to after the
+	// commit, and res is set by the run that was committed.
+	err := e.store.Batch(func(tx store.Tx) error {
 		var err error
 		res, err = e.dispatchTx(tx, ev, now)
 		return err

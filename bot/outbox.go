@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,8 +17,10 @@ import (
 
 // Buckets owned by the outbox.
 var (
-	bucketOutbox     = store.RegisterBucket("bot", "outbox")
-	bucketOutboxDue  = store.RegisterBucket("bot", "outbox_due")  // send_at(8) + id(8) → nil, pending rows only
+	bucketOutbox = store.RegisterBucket("bot", "outbox")
+	// bucketOutboxDue lists the pending rows by due time: send_at(8) id(8)
+	// → channel\0chat (nil in rows queued before the value was added).
+	bucketOutboxDue  = store.RegisterBucket("bot", "outbox_due")
 	bucketOutboxDead = store.RegisterBucket("bot", "outbox_dead") // id(8) → nil
 	bucketOutboxKeys = store.RegisterBucket("bot", "outbox_keys") // idempotency key → id(8)
 	// bucketOutboxChat orders each chat's pending rows by first due time, so
@@ -150,7 +153,7 @@ func (o *Outbox) Enqueue(tx store.Tx, row OutboxRow) (uint64, error) {
 	if err := store.PutJSON(tx, bucketOutbox, store.U64(id), row); err != nil {
 		return 0, fmt.Errorf("queue outbound: %w", err)
 	}
-	if err := tx.Put(bucketOutboxDue, dueKey(row.SendAt, id), nil); err != nil {
+	if err := tx.Put(bucketOutboxDue, dueKey(row.SendAt, id), dueValue(row)); err != nil {
 		return 0, err
 	}
 	if err := tx.Put(bucketOutboxChat, chatKey(row), nil); err != nil {
@@ -170,6 +173,13 @@ func dueKey(at time.Time, id uint64) []byte {
 		ns = 0
 	}
 	return append(store.U64(uint64(ns)), store.U64(id)...)
+}
+
+// dueValue names a due row's chat, so that the worker can pass over the
+// rows it cannot start (their chat or their channel is busy) without
+// reading them.
+func dueValue(row OutboxRow) []byte {
+	return store.Key(row.Channel, row.ChatID)
 }
 
 func chatKey(row OutboxRow) []byte {
@@ -228,10 +238,41 @@ const scanBatch = 512
 func (o *Outbox) deliverDue(ctx context.Context) error {
 	var due []OutboxRow
 	end := dueKey(o.now().Add(time.Nanosecond), 0)
+	// Under load most due rows cannot start: they are being delivered
+	// (still due until their result is stored), or their chat has a
+	// message in flight, or their channel is at its concurrency limit.
+	// Reading and decoding each of them on every wake-up cost more than
+	// the deliveries did, so they are passed over by id and by the chat
+	// their due entry names. What changes after this snapshot is caught by
+	// the wake-up that a freed slot or a finished delivery sends.
+	o.mu.Lock()
+	busy := make(map[uint64]bool, len(o.inflight))
+	for id := range o.inflight {
+		busy[id] = true
+	}
+	busyChat := make(map[string]bool, len(o.busyChat))
+	for chat := range o.busyChat {
+		busyChat[chat] = true
+	}
+	room := map[string]int{} // free delivery slots per channel
+	for ch, sem := range o.sems {
+		room[ch] = cap(sem) - len(sem)
+	}
+	o.mu.Unlock()
+	hasRoom := func(ch string) bool {
+		r, ok := room[ch]
+		return !ok || r > 0
+	}
 	err := o.store.View(func(tx store.Tx) error {
-		return tx.ScanRange(bucketOutboxDue, nil, end, func(k, _ []byte) error {
+		return tx.ScanRange(bucketOutboxDue, nil, end, func(k, v []byte) error {
 			if len(due) >= scanBatch {
 				return store.ErrStop
+			}
+			if busy[store.ParseU64(k[8:16])] {
+				return nil
+			}
+			if ch, _, ok := strings.Cut(string(v), "\x00"); ok && (!hasRoom(ch) || busyChat[string(v)]) {
+				return nil
 			}
 			var row OutboxRow
 			found, err := store.GetJSON(tx, bucketOutbox, k[8:16], &row)
@@ -241,6 +282,14 @@ func (o *Outbox) deliverDue(ctx context.Context) error {
 			if head, err := headOfChat(tx, row); err != nil || !head {
 				return err // an earlier message of this chat goes first
 			}
+			if !hasRoom(row.Channel) {
+				return nil
+			}
+			if _, ok := room[row.Channel]; !ok {
+				room[row.Channel] = o.opts.Concurrency
+			}
+			room[row.Channel]--
+			busyChat[string(store.Key(row.Channel, row.ChatID))] = true
 			due = append(due, row)
 			return nil
 		})
@@ -254,7 +303,7 @@ func (o *Outbox) deliverDue(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		o.start(ctx, row, row.Channel+"\x00"+row.ChatID)
+		o.start(ctx, row, string(store.Key(row.Channel, row.ChatID)))
 	}
 	return nil
 }
@@ -294,9 +343,20 @@ func (o *Outbox) start(ctx context.Context, row OutboxRow, chat string) {
 	go func() {
 		defer o.wg.Done()
 		defer o.Wake() // the next message of this chat may be due
-		defer func() { <-sem }()
 		defer o.release(row.ID, chat)
-		o.deliver(ctx, row)
+		// The channel's slot is freed as soon as the platform answered:
+		// the limit is on requests to the platform, and holding the slot
+		// while the result is committed would idle it for a whole commit.
+		// The row and its chat stay busy until the result is stored.
+		var once sync.Once
+		free := func() {
+			once.Do(func() {
+				<-sem
+				o.Wake() // another row can have the slot now
+			})
+		}
+		defer free()
+		o.deliver(ctx, row, free)
 	}()
 }
 
@@ -307,7 +367,10 @@ func (o *Outbox) release(id uint64, chat string) {
 	o.mu.Unlock()
 }
 
-func (o *Outbox) deliver(ctx context.Context, scanned OutboxRow) {
+// deliver sends row and stores the result; sent is called once the
+// platform has answered (or when there is nothing to send).
+func (o *Outbox) deliver(ctx context.Context, scanned OutboxRow, sent func()) {
+	defer sent()
 	// The scan's snapshot may predate the end of an earlier attempt of this
 	// row, so confirm it is still pending and due before sending it.
 	row, found, err := o.Row(scanned.ID)
@@ -332,10 +395,43 @@ func (o *Outbox) deliver(ctx context.Context, scanned OutboxRow) {
 		})
 		cancel()
 	}
-	if err := o.record(row, sendErr); err != nil {
-		// The send happened but its result could not be stored; the row is
-		// still pending and will be sent again. Channels dedupe on row.ID.
-		o.log.Error("outbox: recording delivery failed", "id", row.ID, "err", err)
+	sent()
+	o.recordUntilStored(ctx, row, sendErr)
+}
+
+// maxRecordWait caps the pause between two tries to store a result.
+const maxRecordWait = 5 * time.Second
+
+// recordUntilStored stores the result of an attempt, trying again while
+// the database refuses the write (a full disk). The row stays in flight
+// meanwhile: were it released, it would still be pending and due, and the
+// next wake-up would send the message again, over and over while the disk
+// is full. If the outbox stops first, the row is left pending and is sent
+// again after a restart; channels dedupe on row.ID where the platform
+// allows it.
+func (o *Outbox) recordUntilStored(ctx context.Context, row OutboxRow, sendErr error) {
+	wait := max(o.opts.BaseBackoff, 10*time.Millisecond)
+	limit := max(wait, min(o.opts.MaxBackoff, maxRecordWait))
+	for tries := 1; ; tries++ {
+		err := o.record(row, sendErr)
+		if err == nil {
+			if tries > 1 {
+				o.log.Info("outbox: delivery recorded after the store failed", "id", row.ID, "tries", tries)
+			}
+			return
+		}
+		if tries == 1 {
+			o.log.Error("outbox: recording delivery failed; holding the message back and trying again", "id", row.ID, "err", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			o.log.Error("outbox: stopping before the delivery was recorded; it will be sent again", "id", row.ID, "tries", tries, "err", err)
+			return
+		case <-t.C:
+		}
+		wait = min(2*wait, limit)
 	}
 }
 
@@ -350,18 +446,22 @@ func safeSend(ctx context.Context, ch channels.Channel, msg channels.Outbound) (
 	return ch.Send(ctx, msg)
 }
 
-// record stores the result of one attempt.
+// record stores the result of one attempt. Results of concurrent
+// deliveries share a commit (store.Batch); the function may run more than
+// once, so it decides the outcome from the row as stored and leaves the
+// metrics and logs to after the commit, where outcome is the committed
+// run's.
 func (o *Outbox) record(sent OutboxRow, sendErr error) error {
 	now := o.now()
 	var outcome string
-	err := o.store.Update(func(tx store.Tx) error {
+	err := o.store.Batch(func(tx store.Tx) error {
+		outcome = ""
 		var row OutboxRow
 		found, err := store.GetJSON(tx, bucketOutbox, store.U64(sent.ID), &row)
 		if err != nil {
 			return err
 		}
 		if !found || row.Status != StatusPending {
-			outcome = ""
 			return nil
 		}
 		if err := tx.Delete(bucketOutboxDue, dueKey(row.SendAt, row.ID)); err != nil {
@@ -389,7 +489,7 @@ func (o *Outbox) record(sent OutboxRow, sendErr error) error {
 			row.SendAt = now.Add(o.backoff(row.Attempts, sendErr))
 			// A reply token is short-lived: a retry goes out as a push.
 			row.ReplyToken = ""
-			if err := tx.Put(bucketOutboxDue, dueKey(row.SendAt, row.ID), nil); err != nil {
+			if err := tx.Put(bucketOutboxDue, dueKey(row.SendAt, row.ID), dueValue(row)); err != nil {
 				return err
 			}
 			outcome = "retry"
@@ -450,8 +550,15 @@ func (o *Outbox) Depth() int {
 
 // DeadLetters returns up to limit dead rows, newest first.
 func (o *Outbox) DeadLetters(limit int) ([]OutboxRow, error) {
+	return ReadDeadLetters(o.store, limit)
+}
+
+// ReadDeadLetters returns up to limit dead rows of the database st, newest
+// first. It needs no running App, so a tool can read the dead letters of a
+// stopped server (the load test does) from a read-only store.
+func ReadDeadLetters(st *store.Store, limit int) ([]OutboxRow, error) {
 	var rows []OutboxRow
-	err := o.store.View(func(tx store.Tx) error {
+	err := st.View(func(tx store.Tx) error {
 		return tx.ScanReverse(bucketOutboxDead, nil, func(k, _ []byte) error {
 			if len(rows) >= limit {
 				return store.ErrStop

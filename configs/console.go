@@ -42,7 +42,7 @@ type ConsoleAccount struct {
 
 // consoleRoles are the roles handoff knows (configs imports no domain
 // package, so the list is repeated here).
-var consoleRoles = []string{"agent", "supervisor", "admin"}
+var consoleRoles = []string{"agent", "supervisor", "manager", "admin"}
 
 // maxSessionTTL bounds session_ttl: a session that never ends is a stolen
 // cookie that never stops working.

@@ -107,7 +107,8 @@ func (p *Program) checkImport(row ImportRow) (ImportRow, string, error) {
 	if row.ID == "" || len(row.ID) > 64 || strings.IndexFunc(row.ID, func(r rune) bool { return !unicode.IsPrint(r) || unicode.IsSpace(r) }) >= 0 {
 		return bad("id", "must be 1 to 64 printable characters without spaces")
 	}
-	if strings.TrimSpace(row.Name) != "" {
+	row.Name = strings.TrimSpace(row.Name) // a blank name is no name
+	if row.Name != "" {
 		name, err := checkName(row.Name)
 		if err != nil {
 			return bad("name", "%v", err)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -71,8 +72,9 @@ type Options struct {
 
 // Store is an open database.
 type Store struct {
-	db   *bolt.DB
-	path string
+	db    *bolt.DB
+	path  string
+	batch batcher
 }
 
 // Open opens or creates the database at path, creating its directory and
@@ -148,10 +150,145 @@ func (s *Store) Update(fn func(Tx) error) error {
 	return s.db.Update(func(btx *bolt.Tx) error { return fn(&tx{btx}) })
 }
 
-// Batch is Update for many concurrent small writers: bbolt merges calls
-// into one commit. fn may run more than once and must be idempotent.
+// Batch is Update for many concurrent small writers: calls that arrive
+// while a commit is in progress are run one after another in the next
+// transaction and share its commit (and its fsync), so a thousand
+// concurrent writers cost a few commits rather than a thousand. Batch
+// returns when fn's writes are durable, or with fn's error, exactly as
+// Update does.
+//
+// There is no waiting for company: a call that finds no commit in
+// progress starts one at once, so a lone writer is not slowed down.
+//
+// fn may run more than once and must be idempotent: when a function of the
+// batch fails, the transaction is rolled back, the failing function is run
+// again on its own (its error, or a panic, then reaches its caller as from
+// Update), and the others are run again without it. Only the last run of
+// each function is committed. Side effects must therefore wait for the
+// commit: register them with Tx.OnCommit (hooks of a rolled-back run are
+// dropped with it, so each runs once), or act after Batch returns. fn
+// must not call Update or Batch itself. The hooks of a batch run in commit
+// order on the goroutine that commits, before the callers return; they may
+// call Update but not Batch, which would wait for that very goroutine.
 func (s *Store) Batch(fn func(Tx) error) error {
-	return s.db.Batch(func(btx *bolt.Tx) error { return fn(&tx{btx}) })
+	c := &batchCall{fn: fn, done: make(chan error, 1)}
+	b := &s.batch
+	b.mu.Lock()
+	b.queue = append(b.queue, c)
+	lead := !b.running
+	b.running = true
+	b.mu.Unlock()
+	if lead {
+		go s.commitLoop()
+	}
+	err := <-c.done
+	if errors.Is(err, errRunAlone) {
+		return s.Update(fn)
+	}
+	return err
+}
+
+// maxBatch bounds one batch's transaction: a bigger one holds its callers
+// longer than the fsync it saves is worth.
+const maxBatch = 512
+
+// errRunAlone tells a Batch caller that its function failed inside a batch
+// and is to be run again alone.
+var errRunAlone = errors.New("store: run the batch function alone")
+
+// batcher queues Batch calls for the commit loop.
+type batcher struct {
+	mu      sync.Mutex
+	queue   []*batchCall
+	running bool // a commit loop is running
+	commits atomic.Uint64
+	calls   atomic.Uint64
+}
+
+type batchCall struct {
+	fn   func(Tx) error
+	done chan error
+}
+
+// BatchStats reports how many batch transactions committed and how many
+// Batch calls they carried, for tests and benchmarks.
+func (s *Store) BatchStats() (commits, calls uint64) {
+	return s.batch.commits.Load(), s.batch.calls.Load()
+}
+
+// BatchQueue is the number of Batch calls waiting for the next commit: the
+// write pressure of the moment.
+func (s *Store) BatchQueue() int {
+	s.batch.mu.Lock()
+	defer s.batch.mu.Unlock()
+	return len(s.batch.queue)
+}
+
+// commitLoop commits the queued calls batch after batch, until the queue
+// is empty: calls that arrive during a commit form the next batch.
+func (s *Store) commitLoop() {
+	b := &s.batch
+	for {
+		b.mu.Lock()
+		n := min(len(b.queue), maxBatch)
+		if n == 0 {
+			b.running = false
+			b.queue = nil
+			b.mu.Unlock()
+			return
+		}
+		calls := make([]*batchCall, n)
+		copy(calls, b.queue)
+		b.queue = b.queue[n:]
+		b.mu.Unlock()
+		s.commitBatch(calls)
+	}
+}
+
+// commitBatch runs calls in order in one transaction and commits it. A
+// failing call is taken out and told to run alone; the rest are run again
+// in a new transaction, because the failed one may have written half of
+// its changes into the one that is rolled back.
+func (s *Store) commitBatch(calls []*batchCall) {
+	for len(calls) > 0 {
+		failed := -1
+		err := s.db.Update(func(btx *bolt.Tx) error {
+			t := &tx{btx}
+			for i, c := range calls {
+				if err := safeBatchCall(c.fn, t); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		if failed >= 0 {
+			calls[failed].done <- errRunAlone
+			// Keep the order: writers of one chat depend on it.
+			calls = append(calls[:failed:failed], calls[failed+1:]...)
+			continue
+		}
+		if err == nil {
+			s.batch.commits.Add(1)
+			s.batch.calls.Add(uint64(len(calls)))
+		}
+		for _, c := range calls {
+			c.done <- err
+		}
+		return
+	}
+}
+
+// safeBatchCall turns a panic into an error, so that one bad function
+// cannot take the commit loop (and every other caller) down; run again
+// alone, it panics in its own caller's goroutine.
+func safeBatchCall(fn func(Tx) error, t Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("batch function panicked: %v", p)
+		}
+	}()
+	return fn(t)
 }
 
 // View runs fn in a read-only transaction.

@@ -41,6 +41,7 @@ func commands() []command {
 		{"cron", "scheduled jobs: list, run one now (or as a dry run)", runCron},
 		{"backup", "write a consistent copy of the database to FILE, also while the bot runs", runBackup},
 		{"health", "check that a running server is ready (for container health checks)", runHealth},
+		{"loadtest", "play customers through signed webhooks against fake platform APIs; report throughput and latency", runLoadtest},
 		{"version", "print the version", runVersion},
 	}
 }
