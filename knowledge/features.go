@@ -30,6 +30,12 @@ type featWeights struct {
 	// Chinese questions and say little about which entry is meant. 0
 	// leaves them at hanChar.
 	hanFunc float64
+	// funcWord multiplies word for a word in functionWords ("the", "my",
+	// "how", 怎么, 我们 …), as funcWeight does in BM25: with ten
+	// questions an entry, the classifier otherwise learns that an entry
+	// whose few questions happen to say "my" or "can i" is the one for
+	// every such question. 0 leaves them at word.
+	funcWord float64
 }
 
 // fnv64 constants: FNV-1a, fast and good enough for feature hashing.
@@ -64,14 +70,19 @@ func (v *sparseVec) add(id uint64, w float64) { *v = append(*v, feat{id, float32
 // classFeatures fills v with the classifier features of a text from its
 // analysed words (stemmed, synonyms applied) and its normalised form:
 // words, adjacent word pairs, Han characters and character pairs, and
-// character n-grams of Latin words; a Han character that is a function
-// word weighs fw.hanFunc times the others. Repeated features are summed,
+// character n-grams of Latin words; a function word weighs fw.funcWord
+// times the other words, and a Han character that is a function word
+// fw.hanFunc times the other characters. Repeated features are summed,
 // and the vector is scaled to unit length so that long and short
 // questions weigh the same in training.
 func classFeatures(words []string, norm string, fw *featWeights, v *sparseVec) {
 	v.reset()
 	for i, w := range words {
-		v.add(hashString(hashSeed(kindWord), w), fw.word)
+		ww := fw.word
+		if fw.funcWord > 0 && functionWords[w] {
+			ww *= fw.funcWord
+		}
+		v.add(hashString(hashSeed(kindWord), w), ww)
 		if i > 0 && fw.wordBigram > 0 {
 			h := hashString(hashSeed(kindWordBigram), words[i-1])
 			h = hashString((h^0xff)*fnvPrime, w)

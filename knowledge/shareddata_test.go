@@ -43,10 +43,11 @@ func TestSharedDataEval(t *testing.T) {
 		top1, oosRejected  float64
 		big                bool // skipped under -race
 	}{
-		// Reached: 0.928, 0.781, 0.928 with 75% of out-of-scope rejected,
-		// and 0.368.
+		// Reached: 0.927, 0.797, 0.926 with 76% of out-of-scope rejected,
+		// and 0.365 (before function words weighed 0.7 in the classifier:
+		// 0.928, 0.781, 0.928 with 75%, and 0.368).
 		{"banking77", "banking77/kb.csv", "banking77/dev.csv", "", 0.915, 0, true},
-		{"banking77-kb10", "banking77/kb10.csv", "banking77/dev.csv", "", 0.765, 0, false},
+		{"banking77-kb10", "banking77/kb10.csv", "banking77/dev.csv", "", 0.78, 0, false},
 		{"clinc150", "clinc150/kb.csv", "clinc150/dev.csv", "clinc150/oos_dev.csv", 0.915, 0.72, true},
 		{"atec-zh", "atec-zh/kb.csv", "atec-zh/dev.csv", "", 0.353, 0, false},
 	}
