@@ -34,6 +34,9 @@ type scanned struct {
 	exclaimRuns, questionRuns int
 	// questions counts single question marks.
 	questions int
+	// clauses counts the clause breaks and units the units (see match)
+	// of the whole text: together they tell a review from a chat line.
+	clauses, units int
 }
 
 // isClauseBreak reports whether r ends a clause. Normalize has folded
@@ -137,6 +140,7 @@ func (lex *Lexicon) scan(s string, sc *scanned) {
 		i += size
 	}
 	endRun()
+	sc.clauses, sc.units = clause, unit
 }
 
 // matchAt returns the longest entry that matches s at byte i, respecting

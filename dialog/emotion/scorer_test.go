@@ -123,6 +123,11 @@ func TestScorePolarity(t *testing.T) {
 		// A contrast reaches its own sentence, 呵呵 its own and the next.
 		{"contrast stays in its sentence", "质量很好，做工精细，很满意。客服回复有点慢，但是后来解决了。物流很快。", 1, "contrast"},
 		{"hehe as a laugh in a long review", "非常好用，很满意，已经推荐给朋友了。孩子也很喜欢。下次还来买，呵呵。", 1, ""},
+		// In a review-length text 呵呵 mocks nothing, even in the sentence
+		// of the praise; a chat line keeps the sarcasm (hehe above).
+		{"hehe in a long review's praise", "这本书是买来送给孩子的，他每天晚上都看得很认真，呵呵，我自己也很喜欢，内容很有趣，故事讲得很生动，已经推荐给身边的朋友了。", 1, ""},
+		{"hehe in a short message's praise", "呵呵，我也很喜欢，真不错", -1, "sarcasm"},
+		{"experience words", "内容很无聊，看不下去", -1, ""},
 		{"comparison", "没有以前的好", -1, "negation"},
 		{"comparison with 那么", "没有实体店买的那么好用", -1, "negation"},
 		{"compound holding a negator", "无线连接很稳定", 1, ""},
