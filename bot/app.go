@@ -218,13 +218,11 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 	var loc *time.Location
 	if a.loyalty != nil {
 		loc = a.loyalty.Location()
-		if err := st.Update(func(tx store.Tx) error {
-			n, err := a.loyalty.EnsureIndexes(tx)
-			if n > 0 {
-				o.log.Info("loyalty indexes built for existing members", "members", n)
-			}
-			return err
-		}); err != nil {
+		n, err := a.loyalty.EnsureIndexes(st)
+		if n > 0 {
+			o.log.Info("loyalty indexes built for existing members", "members", n)
+		}
+		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("loyalty indexes: %w", err)
 		}
@@ -248,7 +246,7 @@ func New(cfg *configs.Config, opts ...Option) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("cron: %w", err)
 	}
-	if a.platforms, err = a.newPlatforms(cfg.Channels); err != nil {
+	if a.platforms, err = a.newPlatforms(cfg.Channels, cfg.Outbox.Concurrency); err != nil {
 		st.Close()
 		return nil, err
 	}

@@ -332,3 +332,61 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestOutboxCacheFollowsCommits checks the outbox's cache of fresh rows
+// against what is committed: a rolled-back Enqueue leaves nothing behind
+// (its id is used again by the next row, whose text must be the one
+// sent), a row due in an hour is not cached, a retry updates the cached
+// row, and a delivered row leaves the cache.
+func TestOutboxCacheFollowsCommits(t *testing.T) {
+	flaky := &flakyChannel{name: "flaky", failFirst: 1, err: errors.New("503 from platform")}
+	cfg := testConfig(t, t.TempDir())
+	s := startServer(t, cfg, WithChannel(flaky))
+	ob := s.app.Outbox()
+	var rolledBack uint64
+	errRollback := errors.New("roll back")
+	err := s.app.Store().Update(func(tx store.Tx) error {
+		var err error
+		if rolledBack, err = ob.Enqueue(tx, OutboxRow{Channel: "flaky", ChatID: "c1", Text: "rolled back"}); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("update: %v", err)
+	}
+	if _, ok := ob.cached(rolledBack); ok {
+		t.Fatal("a rolled-back row is cached")
+	}
+	var later, now uint64
+	if err := s.app.Store().Update(func(tx store.Tx) error {
+		var err error
+		if now, err = ob.Enqueue(tx, OutboxRow{Channel: "flaky", ChatID: "c1", Text: "committed"}); err != nil {
+			return err
+		}
+		later, err = ob.Enqueue(tx, OutboxRow{Channel: "flaky", ChatID: "c2", Text: "in an hour", SendAt: time.Now().Add(time.Hour)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if now != rolledBack {
+		t.Fatalf("the next row got id %d, not the rolled-back %d: the test cannot tell a stale cache entry", now, rolledBack)
+	}
+	if _, ok := ob.cached(later); ok {
+		t.Fatal("a row due in an hour is cached")
+	}
+	ob.Wake()
+	waitFor(t, func() bool { _, got := flaky.snapshot(); return len(got) == 1 })
+	calls, got := flaky.snapshot()
+	if calls != 2 || got[0] != "committed" {
+		t.Fatalf("sent %v in %d calls, want [committed] after one failure", got, calls)
+	}
+	waitFor(t, func() bool { _, ok := ob.cached(now); return !ok })
+	row, _, err := ob.Row(now)
+	if err != nil || row.Status != StatusDelivered || row.Attempts != 2 {
+		t.Fatalf("row %+v, %v: want delivered on the second attempt", row, err)
+	}
+	if r, _, _ := ob.Row(later); r.Status != StatusPending || r.Attempts != 0 {
+		t.Fatalf("the row due in an hour: %+v", r)
+	}
+}

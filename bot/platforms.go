@@ -32,15 +32,23 @@ func (a *App) dispatchEvent(ctx context.Context, ev channels.Event) error {
 }
 
 // platformClient is the HTTP client of the adapters: platform APIs can
-// hang, and the SDKs' defaults have no timeout.
-func platformClient() *http.Client { return &http.Client{Timeout: 60 * time.Second} }
+// hang, and the SDKs' defaults have no timeout. The default transport
+// keeps two idle connections per host, so with more deliveries in flight
+// than that most sends would open (and the platform accept) a new TCP and
+// TLS connection; it keeps as many as the outbox can have in flight.
+func platformClient(inflight int, timeout time.Duration) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = max(inflight, 2)
+	tr.MaxIdleConns = max(tr.MaxIdleConns, 4*inflight)
+	return &http.Client{Timeout: timeout, Transport: tr}
+}
 
 // newPlatforms builds the adapters whose credentials are configured.
-func (a *App) newPlatforms(cfg configs.Channels) ([]platform, error) {
+func (a *App) newPlatforms(cfg configs.Channels, inflight int) ([]platform, error) {
 	var out []platform
 	if t := cfg.Telegram; t.Enabled() {
 		ch, err := telegram.New(telegram.Config{Token: t.Token, WebhookSecret: t.WebhookSecret, Mode: t.Mode, PublicURL: t.PublicURL, APIBase: t.APIBase},
-			a.dispatchEvent, telegram.Options{Logger: a.log.With("channel", telegram.Name), HTTPClient: platformClient(),
+			a.dispatchEvent, telegram.Options{Logger: a.log.With("channel", telegram.Name), HTTPClient: platformClient(inflight, time.Minute),
 				KV: channelKV{st: a.store, channel: telegram.Name}, Now: a.now})
 		if err != nil {
 			return nil, fmt.Errorf("channels.telegram: %w", err)
@@ -49,7 +57,7 @@ func (a *App) newPlatforms(cfg configs.Channels) ([]platform, error) {
 	}
 	if l := cfg.LINE; l.Enabled() {
 		ch, err := line.New(line.Config{ChannelSecret: l.ChannelSecret, ChannelToken: l.ChannelToken, APIBase: l.APIBase},
-			a.dispatchEvent, line.Options{Logger: a.log.With("channel", line.Name), HTTPClient: platformClient(), Now: a.now})
+			a.dispatchEvent, line.Options{Logger: a.log.With("channel", line.Name), HTTPClient: platformClient(inflight, time.Minute), Now: a.now})
 		if err != nil {
 			return nil, fmt.Errorf("channels.line: %w", err)
 		}
@@ -57,7 +65,7 @@ func (a *App) newPlatforms(cfg configs.Channels) ([]platform, error) {
 	}
 	if w := cfg.WeChat; w.Enabled() {
 		ch, err := wechat.New(wechat.Config{AppID: w.AppID, AppSecret: w.AppSecret, Token: w.Token, EncodingAESKey: w.EncodingAESKey, APIBase: w.APIBase, TemplateIDs: w.TemplateIDs},
-			a.dispatchEvent, wechat.Options{Logger: a.log.With("channel", wechat.Name), HTTPClient: &http.Client{Timeout: 10 * time.Second},
+			a.dispatchEvent, wechat.Options{Logger: a.log.With("channel", wechat.Name), HTTPClient: platformClient(inflight, 10*time.Second),
 				KV: channelKV{st: a.store, channel: wechat.Name}, Now: a.now})
 		if err != nil {
 			return nil, fmt.Errorf("channels.wechat: %w", err)
@@ -66,7 +74,7 @@ func (a *App) newPlatforms(cfg configs.Channels) ([]platform, error) {
 	}
 	if w := cfg.WeCom; w.Enabled() {
 		ch, err := wecom.New(wecom.Config{CorpID: w.CorpID, Secret: w.Secret, Token: w.Token, EncodingAESKey: w.EncodingAESKey, OpenKfID: w.OpenKfID, APIBase: w.APIBase},
-			a.dispatchEvent, wecom.Options{Logger: a.log.With("channel", wecom.Name), HTTPClient: &http.Client{Timeout: 10 * time.Second},
+			a.dispatchEvent, wecom.Options{Logger: a.log.With("channel", wecom.Name), HTTPClient: platformClient(inflight, 10*time.Second),
 				KV: channelKV{st: a.store, channel: wecom.Name}, Now: a.now})
 		if err != nil {
 			return nil, fmt.Errorf("channels.wecom: %w", err)

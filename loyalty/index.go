@@ -312,77 +312,101 @@ func (p *Program) scanActivity(tx store.Tx, keep func(uint64) bool, fn func(id s
 // databases written before the indexes existed have members and no index
 // rows, and v1 databases have 16-byte activity rows that Census cannot
 // read. It returns the number of (unmerged) members indexed, 0 when the
-// indexes were already built. Call it at every start-up, in a write
-// transaction; after the first run it is one Get. The first run on a large
-// database writes one transaction of a few rows per member.
-func (p *Program) EnsureIndexes(tx store.Tx) (int, error) {
-	if tx.Get(bucketMeta, indexMarker) != nil {
-		return 0, nil
+// indexes were already built. Call it at every start-up and before a bulk
+// import, while nothing else writes members; after the first run it is
+// one read.
+//
+// The build runs in transactions of buildChunk members: one transaction
+// for a million members held every dirty page in memory (2.5 GB at the
+// first start after an import). The marker is written last, so a build
+// cut short by a crash starts again from empty buckets next time.
+func (p *Program) EnsureIndexes(st *store.Store) (int, error) {
+	built := false
+	if err := st.View(func(tx store.Tx) error { built = tx.Get(bucketMeta, indexMarker) != nil; return nil }); err != nil {
+		return 0, fmt.Errorf("build member indexes: %w", err)
 	}
-	if !tx.Writable() {
-		return 0, errors.New("build member indexes: needs a write transaction")
+	if built {
+		return 0, nil
 	}
 	// Start from empty buckets: rows an older build may have left would
 	// otherwise never be removed (save trusts bucketIndexOf).
 	for _, b := range []store.Bucket{bucketBirthdays, bucketJoinDays, bucketIndexOf, bucketActivity} {
-		if err := clearBucket(tx, b); err != nil {
-			return 0, fmt.Errorf("build member indexes: clear %s: %w", b, err)
+		for more := true; more; {
+			if err := st.Update(func(tx store.Tx) (err error) { more, err = clearChunk(tx, b); return }); err != nil {
+				return 0, fmt.Errorf("build member indexes: clear %s: %w", b, err)
+			}
 		}
 	}
 	n := 0
-	// index writes only the index buckets, never bucketMembers, so it may
-	// run under this cursor.
-	err := tx.Scan(bucketMembers, nil, func(k, v []byte) error {
-		var m Member
-		if err := store.DecodeJSON(v, &m); err != nil {
-			return fmt.Errorf("member %s: %w", k, err)
+	var start []byte
+	for more := true; more; {
+		err := st.Update(func(tx store.Tx) error {
+			done, indexed := 0, 0
+			more = false
+			// index writes only the index buckets, never bucketMembers,
+			// so it may run under this cursor.
+			err := tx.ScanRange(bucketMembers, start, nil, func(k, v []byte) error {
+				if done == buildChunk {
+					more, start = true, slices.Clone(k)
+					return store.ErrStop
+				}
+				done++
+				var m Member
+				if err := store.DecodeJSON(v, &m); err != nil {
+					return fmt.Errorf("member %s: %w", k, err)
+				}
+				if m.MergedInto == "" {
+					indexed++
+				}
+				if err := p.index(tx, &m); err != nil {
+					return fmt.Errorf("index member %s: %w", m.ID, err)
+				}
+				return nil
+			})
+			n += indexed
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("build member indexes: %w", err)
 		}
-		if m.MergedInto == "" {
-			n++
+	}
+	err := st.Update(func(tx store.Tx) error {
+		if err := tx.Put(bucketMeta, indexMarker, []byte{1}); err != nil {
+			return err
 		}
-		if err := p.index(tx, &m); err != nil {
-			return fmt.Errorf("index member %s: %w", m.ID, err)
-		}
-		return nil
+		// The older marker would only mislead someone reading the meta bucket.
+		return tx.Delete(bucketMeta, []byte("indexes:v1"))
 	})
 	if err != nil {
-		return 0, fmt.Errorf("build member indexes: %w", err)
-	}
-	if err := tx.Put(bucketMeta, indexMarker, []byte{1}); err != nil {
-		return 0, fmt.Errorf("build member indexes: %w", err)
-	}
-	// The older marker would only mislead someone reading the meta bucket.
-	if err := tx.Delete(bucketMeta, []byte("indexes:v1")); err != nil {
-		return 0, fmt.Errorf("build member indexes: drop the v1 marker: %w", err)
+		return 0, fmt.Errorf("build member indexes: mark them built: %w", err)
 	}
 	return n, nil
 }
 
-// clearBucket deletes every key of b, a chunk at a time: deleting under an
-// open cursor is not allowed, and a million keys at once would be a lot of
-// memory.
-func clearBucket(tx store.Tx, b store.Bucket) error {
-	for {
-		var keys [][]byte
-		err := tx.Scan(b, nil, func(k, _ []byte) error {
-			keys = append(keys, slices.Clone(k))
-			if len(keys) == 10_000 {
-				return store.ErrStop
-			}
-			return nil
-		})
-		if err != nil {
-			return err
+// buildChunk is the number of members EnsureIndexes indexes per
+// transaction (a variable so that tests can make chunks small).
+var buildChunk = 20_000
+
+// clearChunk deletes up to 10,000 keys of b and reports whether more may
+// remain.
+func clearChunk(tx store.Tx, b store.Bucket) (bool, error) {
+	var keys [][]byte
+	err := tx.Scan(b, nil, func(k, _ []byte) error {
+		keys = append(keys, slices.Clone(k))
+		if len(keys) == 10_000 {
+			return store.ErrStop
 		}
-		for _, k := range keys {
-			if err := tx.Delete(b, k); err != nil {
-				return err
-			}
-		}
-		if len(keys) < 10_000 {
-			return nil
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, k := range keys {
+		if err := tx.Delete(b, k); err != nil {
+			return false, err
 		}
 	}
+	return len(keys) == 10_000, nil
 }
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }

@@ -375,7 +375,9 @@ func TestEnsureIndexesV1Upgrade(t *testing.T) {
 	h := newHarness(t, nil)
 	h.member("a")
 	h.credit(h.member("b").ID, "b1", 9000)
-	h.do(func(tx store.Tx) error { _, err := h.p.EnsureIndexes(tx); return err })
+	if _, err := h.p.EnsureIndexes(h.st); err != nil {
+		t.Fatal(err)
+	}
 	h.do(func(tx store.Tx) error {
 		var rows [][2][]byte
 		err := tx.Scan(bucketActivity, nil, func(k, v []byte) error {
@@ -403,14 +405,12 @@ func TestEnsureIndexesV1Upgrade(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "EnsureIndexes") {
 		t.Fatalf("Census on v1 rows: %v, want an error asking for EnsureIndexes", err)
 	}
-	var n int
-	h.do(func(tx store.Tx) (err error) { n, err = h.p.EnsureIndexes(tx); return })
-	if n != 2 {
-		t.Fatalf("EnsureIndexes on a v1 database: %d, want 2", n)
+	n, err := h.p.EnsureIndexes(h.st)
+	if err != nil || n != 2 {
+		t.Fatalf("EnsureIndexes on a v1 database: %d, %v; want 2", n, err)
 	}
-	h.do(func(tx store.Tx) (err error) { n, err = h.p.EnsureIndexes(tx); return })
-	if n != 0 {
-		t.Fatalf("EnsureIndexes again: %d", n)
+	if n, err = h.p.EnsureIndexes(h.st); err != nil || n != 0 {
+		t.Fatalf("EnsureIndexes again: %d, %v", n, err)
 	}
 	var c Census
 	h.do(func(tx store.Tx) error {

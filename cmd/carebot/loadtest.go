@@ -70,6 +70,7 @@ type loadtestFlags struct {
 	lineSecret  string
 	lineToken   string
 	cpuprofile  string
+	memprofile  string
 	concurrency int
 	// fakesReady, when set, is called with the fakes before the run (tests
 	// make them misbehave).
@@ -105,6 +106,7 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.lineToken, "line-token", ltLineToken, "LINE channel access token the fake accepts")
 	fs.IntVar(&f.concurrency, "outbox-concurrency", 0, "the started server's outbox.concurrency (deliveries at once per channel); 0 keeps the configuration's")
 	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of this process to `file` (with --server inprocess it includes the server)")
+	fs.StringVar(&f.memprofile, "memprofile", "", "write an allocation profile of this process to `file` at the end (with --server inprocess it includes the server)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -134,6 +136,11 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if f.memprofile != "" {
+		if err := writeHeapProfile(f.memprofile); err != nil {
+			return err
+		}
+	}
 	if f.json {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -145,6 +152,23 @@ func runLoadtest(args []string, stdout, stderr io.Writer) error {
 	}
 	if rep.Lost > 0 || rep.Duplicates > 0 || rep.Refused > 0 {
 		return fmt.Errorf("%d lost, %d duplicated, %d refused messages", rep.Lost, rep.Duplicates, rep.Refused)
+	}
+	return nil
+}
+
+// writeHeapProfile writes the allocations since the start (pprof's
+// alloc_space and alloc_objects) to path.
+func writeHeapProfile(path string) error {
+	pf, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("memory profile: %w", err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(pf, 0); err != nil {
+		pf.Close()
+		return fmt.Errorf("memory profile: %w", err)
+	}
+	if err := pf.Close(); err != nil {
+		return fmt.Errorf("memory profile: %w", err)
 	}
 	return nil
 }
@@ -772,7 +796,6 @@ type ltFakes struct {
 	tgURL    string // the front's base URL, for the server's api_base
 	lineURL  string
 	servers  []*http.Server
-	tgProxy  *http.Client
 	accepted atomic.Int64
 	refused  atomic.Int64
 	conns    atomic.Int64 // connections the bot opened to the fakes
@@ -797,7 +820,6 @@ func startFakes(f loadtestFlags, chans []string, tr *ltTracker) (*ltFakes, error
 	var err error
 	if slices.Contains(chans, "telegram") {
 		fk.telegram = telegramtest.NewServer(f.tgToken, "CarebotLoadBot")
-		fk.tgProxy = &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, DisableCompression: true}}
 		if fk.tgURL, err = listen(f.telegramAPI, http.HandlerFunc(fk.serveTelegram)); err != nil {
 			fk.close()
 			return nil, err
@@ -823,45 +845,21 @@ func (fk *ltFakes) close() {
 	if fk.line != nil {
 		fk.line.Close()
 	}
-	if fk.tgProxy != nil {
-		fk.tgProxy.CloseIdleConnections()
-	}
 }
 
-// serveTelegram passes a Bot API call to the fake and, when the fake
-// accepted a sendMessage, records the reply from the fake's answer (which
-// carries the chat and the text), so the request's form is parsed once.
+// serveTelegram hands a Bot API call to the fake's handler and, when the
+// fake accepted a sendMessage, records the reply from the fake's answer
+// (which carries the chat and the text), so the request's form is parsed
+// once.
 func (fk *ltFakes) serveTelegram(w http.ResponseWriter, r *http.Request) {
 	at := time.Now()
-	body, err := io.ReadAll(io.LimitReader(r.Body, 10<<20))
-	if err != nil {
-		http.Error(w, "read request", http.StatusBadRequest)
-		return
-	}
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, fk.telegram.URL+r.URL.RequestURI(), bytes.NewReader(body))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
-	resp, err := fk.tgProxy.Do(req)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	out, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
-	w.WriteHeader(resp.StatusCode)
-	_, _ = w.Write(out)
 	if !strings.HasSuffix(r.URL.Path, "/sendMessage") {
+		fk.telegram.Handler().ServeHTTP(w, r)
 		return
 	}
-	if resp.StatusCode != http.StatusOK {
+	rec := &ltStatus{ResponseWriter: w, keep: true}
+	fk.telegram.Handler().ServeHTTP(rec, r)
+	if rec.status != http.StatusOK {
 		fk.refused.Add(1)
 		return
 	}
@@ -873,7 +871,7 @@ func (fk *ltFakes) serveTelegram(w http.ResponseWriter, r *http.Request) {
 			Text string `json:"text"`
 		} `json:"result"`
 	}
-	if json.Unmarshal(out, &ans) != nil {
+	if json.Unmarshal(rec.body.Bytes(), &ans) != nil {
 		return
 	}
 	fk.accepted.Add(1)
@@ -923,10 +921,12 @@ func (fk *ltFakes) summary() ltFakeSummary {
 	return ltFakeSummary{Accepted: fk.accepted.Load(), Refused: fk.refused.Load(), Connections: fk.conns.Load()}
 }
 
-// ltStatus remembers the status a handler wrote.
+// ltStatus remembers the status a handler wrote and, with keep, the body.
 type ltStatus struct {
 	http.ResponseWriter
 	status int
+	keep   bool
+	body   bytes.Buffer
 }
 
 func (s *ltStatus) WriteHeader(code int) {
@@ -939,6 +939,9 @@ func (s *ltStatus) WriteHeader(code int) {
 func (s *ltStatus) Write(b []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
+	}
+	if s.keep {
+		s.body.Write(b)
 	}
 	return s.ResponseWriter.Write(b)
 }

@@ -144,6 +144,12 @@ func openForImport(cf *commonFlags) (*store.Store, *loyalty.Program, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// The importer keeps the indexes as it goes; they must exist first,
+	// or the server's first start would index every imported member again.
+	if _, err := prog.EnsureIndexes(st); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	return st, prog, nil
 }
 

@@ -119,6 +119,10 @@ func NewServer(token, username string) *Server {
 	return s
 }
 
+// Handler is the fake's HTTP handler, for a caller that serves the Bot
+// API on its own listener (a load generator saves a proxy hop with it).
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
+
 // Close ends pending long polls and shuts the server down. Calling it
 // again does nothing.
 func (s *Server) Close() {
